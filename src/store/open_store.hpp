@@ -1,0 +1,28 @@
+// Opens the backend a database URL names: `sqlite:PATH` or `postgresql://...`
+// (also `postgres://`). Neither backend's headers leak past this file.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "jobs/job_store.hpp"
+
+namespace mljobs::store {
+
+struct StoreOptions {
+  // PostgreSQL connection pool bounds; SQLite uses pool_size for its reader connections.
+  int pool_size = 8;
+  std::chrono::milliseconds acquire_timeout{2000};
+  std::chrono::seconds recycle_after{600};  // a connection older than this is replaced
+  std::chrono::milliseconds connect_timeout{3000};
+};
+
+// Does not touch the database yet: connections are made on first use, so a server can
+// start while the database is down and serve once it returns. Throws
+// Error(kInvalidArgument) for a URL of neither form.
+std::unique_ptr<jobs::JobStore> OpenStore(const std::string& url, boost::asio::any_io_executor ex,
+                                          const StoreOptions& options);
+
+}  // namespace mljobs::store
