@@ -3,18 +3,14 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <chrono>
 #include <memory>
 #include <string>
 
 #include "jobs/job_store.hpp"
+#include "store/store_options.hpp"
 
 namespace mljobs::store {
 
-struct StoreOptions {
-  // PostgreSQL connection pool bounds; SQLite uses pool_size for its reader connections.
-  int pool_size = 8;
-  std::chrono::milliseconds acquire_timeout{2000};
   std::chrono::seconds recycle_after{600};  // a connection older than this is replaced
   std::chrono::milliseconds connect_timeout{3000};
 };
