@@ -1,0 +1,91 @@
+#include "cli/app.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_future.hpp>
+#include <thread>
+#include <vector>
+
+#include "api/routes.hpp"
+#include "jobs/job_service.hpp"
+#include "store/open_store.hpp"
+
+namespace mljobs::cli {
+
+namespace asio = boost::asio;
+
+struct App::Impl {
+  AppOptions options;
+  asio::io_context io;
+  std::unique_ptr<jobs::JobStore> store;
+  std::unique_ptr<jobs::JobService> service;
+  std::unique_ptr<http::Server> server;
+  std::vector<std::thread> threads;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+
+  explicit Impl(AppOptions o) : options(std::move(o)), io(std::max(1, options.threads)) {}
+
+  // Runs a coroutine on the io_context from this (non-io) thread and waits for it.
+  template <typename T>
+  T RunOnIo(asio::awaitable<T> task) {
+    return asio::co_spawn(io, std::move(task), asio::use_future).get();
+  }
+};
+
+App::App(AppOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+App::~App() { Stop(); }
+
+std::uint16_t App::Start() {
+  Impl& m = *impl_;
+  m.work.emplace(m.io.get_executor());
+  for (int i = 0; i < std::max(1, m.options.threads); ++i) {
+    m.threads.emplace_back([&m] { m.io.run(); });
+  }
+  try {
+    m.store = store::OpenStore(m.options.db_url, m.io.get_executor(), m.options.store);
+    m.RunOnIo(m.store->Migrate());
+    obs::RequestStats stats;
+    std::string secret = m.RunOnIo(m.store->ServerSecret(stats));
+    m.service = std::make_unique<jobs::JobService>(*m.store, std::move(secret));
+
+    http::Router router;
+    api::AddJobRoutes(router, *m.service);
+    api::AddHealthRoutes(router, *m.service);
+    m.server = std::make_unique<http::Server>(m.io.get_executor(), std::move(router),
+                                              m.options.limits);
+    return m.server->Listen(m.options.host, m.options.port);
+  } catch (...) {
+    Stop();
+    throw;
+  }
+}
+
+void App::WaitForSignal() {
+  asio::io_context signals_io;
+  asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int) {});
+  signals_io.run();
+  Stop();
+}
+
+void App::Stop() {
+  Impl& m = *impl_;
+  if (m.server) m.server->Stop();
+  m.work.reset();
+  // Open connections finish their current response; then the threads run out of work.
+  // Anything still pending after that (long polls, streams) is cut by stopping the context.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!m.io.stopped() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  m.io.stop();
+  for (auto& t : m.threads) t.join();
+  m.threads.clear();
+  m.server.reset();
+  m.service.reset();
+  m.store.reset();
+}
+
+}  // namespace mljobs::cli
