@@ -11,10 +11,6 @@
 
 namespace mljobs::store {
 
-  std::chrono::seconds recycle_after{600};  // a connection older than this is replaced
-  std::chrono::milliseconds connect_timeout{3000};
-};
-
 // Does not touch the database yet: connections are made on first use, so a server can
 // start while the database is down and serve once it returns. Throws
 // Error(kInvalidArgument) for a URL of neither form.
