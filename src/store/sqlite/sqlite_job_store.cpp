@@ -1,0 +1,386 @@
+#include "store/sqlite/sqlite_job_store.hpp"
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "store/sqlite/sqlite_job_row.hpp"
+#include "store/sqlite/sqlite_job_store_factory.hpp"
+#include "store/sqlite/sqlite_list_sql.hpp"
+#include "store/sqlite/sqlite_migrations.hpp"
+#include "store/sqlite/sqlite_migrator.hpp"
+#include "store/sqlite/sqlite_statements.hpp"
+
+namespace mljobs::store::sqlite {
+namespace {
+
+// Times one statement from before its prepare to after its last row, and records it exactly
+// once: with its row count when Done() is called, with none when it failed.
+class StatementTimer {
+ public:
+  StatementTimer(obs::RequestStats& stats, std::string_view name)
+      : stats_(stats), name_(name), start_(std::chrono::steady_clock::now()) {}
+  ~StatementTimer() {
+    if (!done_) Done(0);
+  }
+  StatementTimer(const StatementTimer&) = delete;
+  StatementTimer& operator=(const StatementTimer&) = delete;
+
+  void Done(std::int64_t rows) {
+    done_ = true;
+    stats_.RecordStatement(name_, std::chrono::steady_clock::now() - start_, rows);
+  }
+
+ private:
+  obs::RequestStats& stats_;
+  std::string_view name_;
+  std::chrono::steady_clock::time_point start_;
+  bool done_ = false;
+};
+
+void BindNewJob(Statement& statement, const jobs::NewJob& job) {
+  statement.BindText(":uuid", job.uuid);
+  statement.BindText(":owner", job.owner);
+  statement.BindText(":model", job.model);
+  statement.BindText(":input_text", job.input_text);
+  statement.BindInt64(":priority", job.priority);
+  statement.BindOptionalText(":metadata", job.metadata);
+  statement.BindInt64(":max_attempts", job.max_attempts);
+  statement.BindInt64(":created_at", job.created_at);
+}
+
+// One list page or export chunk: limit + 1 rows are read to learn has_more without a count.
+jobs::Page ReadPage(Connection& connection, obs::RequestStats& stats, std::string_view name,
+                    const jobs::JobFilter& filter, jobs::SortOrder order,
+                    const std::optional<jobs::Position>& after, int limit, HeavyColumns heavy) {
+  StatementTimer timer(stats, name);
+  Statement statement = connection.Prepare(ListSql(filter, order, after.has_value(), heavy));
+  BindList(statement, filter, after, static_cast<std::int64_t>(limit) + 1);
+  jobs::Page page;
+  page.jobs.reserve(static_cast<std::size_t>(limit));
+  std::int64_t rows = 0;
+  while (statement.Step()) {
+    ++rows;
+    if (page.jobs.size() == static_cast<std::size_t>(limit)) {
+      page.has_more = true;
+      break;
+    }
+    page.jobs.push_back(ReadJob(statement, heavy));
+  }
+  timer.Done(rows);
+  return page;
+}
+
+std::optional<jobs::Job> ReadOptionalJob(Statement& statement) {
+  if (!statement.Step()) return std::nullopt;
+  return ReadJob(statement, HeavyColumns::All());
+}
+
+// Selectivity of an equality on the leading column of an index, from its sqlite_stat1 row
+// "rows avg-rows-per-value ...": avg / rows. nullopt when ANALYZE has not seen rows yet.
+std::optional<double> EqualitySelectivity(const std::optional<std::string>& stat) {
+  if (!stat) return std::nullopt;
+  std::istringstream in(*stat);
+  double rows = 0;
+  double per_value = 0;
+  if (!(in >> rows >> per_value) || rows <= 0) return std::nullopt;
+  return std::min(1.0, per_value / rows);
+}
+
+void CheckPositive(int value, const char* what) {
+  if (value < 1) throw Error(ErrorCode::kInvalidArgument, std::string(what) + " must be >= 1");
+}
+
+}  // namespace
+
+SqliteJobStore::SqliteJobStore(std::string path, const StoreOptions& options)
+    : path_(std::move(path)),
+      options_(options),
+      writer_thread_(1),
+      reader_threads_(static_cast<std::size_t>(std::max(1, options.pool_size))) {}
+
+SqliteJobStore::~SqliteJobStore() {
+  reader_threads_.join();
+  writer_thread_.join();
+  if (writer_) {
+    // SQLite's advice for a connection about to close: refresh statistics that went stale
+    // (bounded by analysis_limit), so the next process plans and estimates with them.
+    try {
+      writer_->Exec("PRAGMA optimize");
+    } catch (const Error&) {
+      // Closing anyway; stale statistics only make estimates coarser.
+    }
+  }
+}
+
+template <typename Fn>
+auto SqliteJobStore::OnWriter(Fn fn) -> asio::awaitable<std::invoke_result_t<Fn&, Connection&>> {
+  using Result = std::invoke_result_t<Fn&, Connection&>;
+  co_return co_await asio::co_spawn(
+      writer_thread_, [this, &fn]() -> asio::awaitable<Result> { co_return fn(Writer()); },
+      asio::use_awaitable);
+}
+
+template <typename Fn>
+auto SqliteJobStore::OnReader(Fn fn) -> asio::awaitable<std::invoke_result_t<Fn&, Connection&>> {
+  using Result = std::invoke_result_t<Fn&, Connection&>;
+  co_return co_await asio::co_spawn(
+      reader_threads_,
+      [this, &fn]() -> asio::awaitable<Result> {
+        // Back to the idle list even when fn throws: its statement was reset on the way out.
+        struct Lease {
+          SqliteJobStore& store;
+          std::unique_ptr<Connection> connection;
+          ~Lease() { store.ReleaseReader(std::move(connection)); }
+        } lease{*this, AcquireReader()};
+        co_return fn(*lease.connection);
+      },
+      asio::use_awaitable);
+}
+
+Connection& SqliteJobStore::Writer() {
+  if (!writer_) {
+    writer_ = Connection::Open(path_, Connection::Role::kWriter, options_.acquire_timeout);
+  }
+  return *writer_;
+}
+
+std::unique_ptr<Connection> SqliteJobStore::AcquireReader() {
+  {
+    std::lock_guard lock(readers_mu_);
+    if (!idle_readers_.empty()) {
+      std::unique_ptr<Connection> connection = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return connection;
+    }
+  }
+  return Connection::Open(path_, Connection::Role::kReader, options_.acquire_timeout);
+}
+
+void SqliteJobStore::ReleaseReader(std::unique_ptr<Connection> connection) {
+  std::lock_guard lock(readers_mu_);
+  idle_readers_.push_back(std::move(connection));
+}
+
+asio::awaitable<void> SqliteJobStore::Migrate() {
+  co_await OnWriter([](Connection& connection) { ApplyMigrations(connection, Migrations()); });
+}
+
+asio::awaitable<std::string> SqliteJobStore::ServerSecret(obs::RequestStats& stats) {
+  co_return co_await OnReader([&](Connection& connection) {
+    StatementTimer timer(stats, kServerSecret.name);
+    Statement statement = connection.Prepare(kServerSecret.sql());
+    if (!statement.Step()) {
+      throw Error(ErrorCode::kInternal, "sqlite: no server_secret in mljobs_meta (not migrated?)");
+    }
+    std::string secret = statement.Text(0);
+    timer.Done(1);
+    return secret;
+  });
+}
+
+asio::awaitable<jobs::Job> SqliteJobStore::Insert(obs::RequestStats& stats,
+                                                  const jobs::NewJob& job) {
+  co_return co_await OnWriter([&](Connection& connection) {
+    StatementTimer timer(stats, kInsertJob.name);
+    Statement statement = connection.Prepare(kInsertJob.sql());
+    BindNewJob(statement, job);
+    std::optional<jobs::Job> stored = ReadOptionalJob(statement);
+    if (!stored) throw Error(ErrorCode::kInternal, "sqlite: INSERT ... RETURNING gave no row");
+    // Runs the statement to its end, which commits it (autocommit).
+    statement.Step();
+    timer.Done(1);
+    return std::move(*stored);
+  });
+}
+
+asio::awaitable<void> SqliteJobStore::InsertBatch(obs::RequestStats& stats,
+                                                  std::span<const jobs::NewJob> jobs) {
+  if (jobs.empty()) co_return;
+  co_await OnWriter([&](Connection& connection) {
+    // One prepared statement executed once per row inside one transaction, recorded as one
+    // logical statement: SQLite runs in-process, so a multi-row INSERT would save no round
+    // trips, only bind-parameter limits and a longer SQL text per batch size.
+    StatementTimer timer(stats, kInsertJobsBatch.name);
+    Transaction transaction(connection);
+    Statement statement = connection.Prepare(kInsertJobsBatch.sql());
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      BindNewJob(statement, jobs[i]);
+      try {
+        statement.Step();
+      } catch (const Error& e) {
+        // The contract: a collision or constraint in a batch is the client's input.
+        if (e.code() != ErrorCode::kConflict && e.code() != ErrorCode::kInvalidArgument) throw;
+        throw Error(ErrorCode::kInvalidArgument,
+                    "jobs[" + std::to_string(i) + "]: " + e.what() + "; nothing inserted");
+      }
+      statement.Reset();
+    }
+    transaction.Commit();
+    timer.Done(static_cast<std::int64_t>(jobs.size()));
+  });
+}
+
+asio::awaitable<std::optional<jobs::Job>> SqliteJobStore::Get(
+    obs::RequestStats& stats, std::string_view uuid, const std::optional<std::string>& owner) {
+  co_return co_await OnReader([&](Connection& connection) {
+    StatementTimer timer(stats, kGetJob.name);
+    Statement statement = connection.Prepare(kGetJob.sql());
+    statement.BindText(":uuid", uuid);
+    statement.BindOptionalText(":owner", owner);
+    std::optional<jobs::Job> job = ReadOptionalJob(statement);
+    timer.Done(job ? 1 : 0);
+    return job;
+  });
+}
+
+asio::awaitable<jobs::CancelResult> SqliteJobStore::Cancel(obs::RequestStats& stats,
+                                                           std::string_view uuid,
+                                                           const std::optional<std::string>& owner,
+                                                           jobs::Micros now) {
+  co_return co_await OnWriter([&](Connection& connection) {
+    jobs::CancelResult result;
+    {
+      StatementTimer timer(stats, kCancelJob.name);
+      Statement statement = connection.Prepare(kCancelJob.sql());
+      statement.BindInt64(":now", now);
+      statement.BindText(":uuid", uuid);
+      statement.BindOptionalText(":owner", owner);
+      result.job = ReadOptionalJob(statement);
+      if (result.job) {
+        statement.Step();  // to the end: commits
+        timer.Done(1);
+        result.outcome = jobs::CancelOutcome::kCancelled;
+        return result;
+      }
+      timer.Done(0);
+    }
+    // Nothing changed: absent (or another owner's), or already finished. All writes of this
+    // store run on this thread, so only another process could change the row in between,
+    // and a finished job stays finished.
+    StatementTimer timer(stats, kCancelLookup.name);
+    Statement statement = connection.Prepare(kCancelLookup.sql());
+    statement.BindText(":uuid", uuid);
+    statement.BindOptionalText(":owner", owner);
+    result.job = ReadOptionalJob(statement);
+    timer.Done(result.job ? 1 : 0);
+    result.outcome =
+        result.job ? jobs::CancelOutcome::kNotCancellable : jobs::CancelOutcome::kNotFound;
+    return result;
+  });
+}
+
+asio::awaitable<jobs::Page> SqliteJobStore::List(obs::RequestStats& stats,
+                                                 const jobs::ListQuery& query) {
+  CheckPositive(query.limit, "limit");
+  co_return co_await OnReader([&](Connection& connection) {
+    return ReadPage(connection, stats, kListJobs, query.filter, query.order, query.after,
+                    query.limit, HeavyColumns::For(query.fields));
+  });
+}
+
+asio::awaitable<jobs::CountResult> SqliteJobStore::Count(obs::RequestStats& stats,
+                                                         const jobs::JobFilter& filter,
+                                                         bool estimated) {
+  auto exact = [&](Connection& connection) {
+    StatementTimer timer(stats, kCountJobs);
+    Statement statement = connection.Prepare(CountSql(filter));
+    BindCount(statement, filter);
+    statement.Step();
+    std::int64_t total = statement.Int64(0);
+    timer.Done(1);
+    return total;
+  };
+  if (!estimated) co_return jobs::CountResult{co_await OnReader(exact), false};
+
+  // The estimate, from one statement of index seeks (kEstimateJobs), never a scan:
+  //  - rows in the created_at range ~ the id span from the range's oldest row to its newest
+  //    (ids grow in insertion order, and jobs are inserted at their created_at); without a
+  //    range, max(id) - min(id) + 1. Exact until rows are deleted (archived), then high.
+  //  - times, per equality filter, the selectivity ANALYZE recorded in sqlite_stat1 for the
+  //    index led by that column (average rows per value / rows; for statuses, times how
+  //    many were asked), which is what SQLite's planner itself assumes: an average, blind to
+  //    skew between values.
+  //  - when ANALYZE has not yet seen rows for an index the filter needs (a young table),
+  //    there is no selectivity to use; the exact COUNT, cheap at that size, is the estimate.
+  // Migrate runs ANALYZE and closing the store runs PRAGMA optimize, both bounded by
+  // analysis_limit, so statistics exist and follow the table's growth.
+  co_return co_await OnReader([&](Connection& connection) -> jobs::CountResult {
+    std::optional<std::int64_t> first;
+    std::optional<std::int64_t> last;
+    std::optional<double> selectivity = 1.0;
+    {
+      StatementTimer timer(stats, kEstimateJobs.name);
+      Statement statement = connection.Prepare(kEstimateJobs.sql());
+      statement.BindInt64(":after",
+                          filter.created_after.value_or(std::numeric_limits<jobs::Micros>::min()));
+      statement.BindInt64(":before",
+                          filter.created_before.value_or(std::numeric_limits<jobs::Micros>::max()));
+      statement.Step();
+      first = statement.OptionalInt64(0);
+      last = statement.OptionalInt64(1);
+      auto multiply = [&](std::optional<double> factor, double times) {
+        if (selectivity && factor) {
+          selectivity = std::min(1.0, *selectivity * std::min(1.0, *factor * times));
+        } else {
+          selectivity = std::nullopt;
+        }
+      };
+      if (!filter.statuses.empty()) {
+        multiply(EqualitySelectivity(statement.OptionalText(2)),
+                 static_cast<double>(filter.statuses.size()));
+      }
+      if (filter.model) multiply(EqualitySelectivity(statement.OptionalText(3)), 1);
+      if (filter.owner) multiply(EqualitySelectivity(statement.OptionalText(4)), 1);
+      timer.Done(1);
+    }
+    if (!selectivity) return {exact(connection), true};
+    std::int64_t span = first && last && *last >= *first ? *last - *first + 1 : 0;
+    return {static_cast<std::int64_t>(std::llround(static_cast<double>(span) * *selectivity)),
+            true};
+  });
+}
+
+asio::awaitable<void> SqliteJobStore::Export(obs::RequestStats& stats,
+                                             const jobs::JobFilter& filter,
+                                             jobs::SortOrder order, jobs::FieldSet fields,
+                                             int chunk_rows, const jobs::ExportSink& sink) {
+  CheckPositive(chunk_rows, "chunk_rows");
+  const HeavyColumns heavy = HeavyColumns::For(fields);
+  // Keyset chunks, each a short read of its own: no transaction or cursor stays open while
+  // the sink writes to a slow client, and every row present when the export started is
+  // handed over exactly once, whatever is inserted meanwhile.
+  std::optional<jobs::Position> after;
+  while (true) {
+    jobs::Page chunk = co_await OnReader([&](Connection& connection) {
+      return ReadPage(connection, stats, kExportJobsChunk, filter, order, after, chunk_rows,
+                      heavy);
+    });
+    if (chunk.jobs.empty()) co_return;
+    after = jobs::Position{chunk.jobs.back().created_at, chunk.jobs.back().id};
+    if (!co_await sink(chunk.jobs) || !chunk.has_more) co_return;
+  }
+}
+
+asio::awaitable<void> SqliteJobStore::Ping(obs::RequestStats& stats) {
+  co_await OnReader([&](Connection& connection) {
+    StatementTimer timer(stats, kPing.name);
+    Statement statement = connection.Prepare(kPing.sql());
+    statement.Step();
+    timer.Done(1);
+  });
+}
+
+// The caller's executor is not needed: each call resumes on its own caller's executor.
+std::unique_ptr<jobs::JobStore> MakeSqliteJobStore(std::string path,
+                                                   boost::asio::any_io_executor /*ex*/,
+                                                   const StoreOptions& options) {
+  return std::make_unique<SqliteJobStore>(std::move(path), options);
+}
+
+}  // namespace mljobs::store::sqlite

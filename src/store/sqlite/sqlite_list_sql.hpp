@@ -1,0 +1,36 @@
+// Builds the SQL of a list (or export chunk) and of a count for one query shape, and binds
+// its parameters. The text depends only on the shape (which filters are present, the order,
+// whether there is a keyset position, the heavy columns), never on values, so a connection
+// caches one prepared statement per shape. Any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "jobs/job_query.hpp"
+#include "store/sqlite/sqlite_connection.hpp"
+#include "store/sqlite/sqlite_job_row.hpp"
+
+namespace mljobs::store::sqlite {
+
+// Rows matching `filter` strictly after the position bound by BindList (when `has_after`),
+// ordered by (created_at, id) in `order`, at most the bound limit of them. Each shape reads
+// one index range in order: no sort over the table. Several statuses become a UNION ALL of
+// one ordered, limited range per status (ml_jobs_status_created_idx), merged by an outer
+// ORDER BY/LIMIT that sorts at most statuses * limit rows. Throws Error(kInvalidArgument)
+// for more statuses than exist.
+std::string ListSql(const jobs::JobFilter& filter, jobs::SortOrder order, bool has_after,
+                    HeavyColumns heavy);
+
+// Binds the values of a ListSql statement of the same shape.
+void BindList(Statement& statement, const jobs::JobFilter& filter,
+              const std::optional<jobs::Position>& after, std::int64_t limit);
+
+// COUNT(*) of the rows matching `filter`, through the index of its most selective column.
+std::string CountSql(const jobs::JobFilter& filter);
+
+// Binds the values of a CountSql statement of the same shape.
+void BindCount(Statement& statement, const jobs::JobFilter& filter);
+
+}  // namespace mljobs::store::sqlite
