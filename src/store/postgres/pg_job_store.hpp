@@ -1,11 +1,14 @@
-// PgJobStore: the PostgreSQL implementation of jobs::JobStore (libpq, non-blocking, pooled).
-// Its coroutines may be called from any thread running the store's io_context.
+// PgJobStore: the PostgreSQL implementation of jobs::JobStore (libpq non-blocking under
+// Asio, prepared statements, a bounded pool). Thread-safe: its coroutines may run
+// concurrently on any thread of the executor it was made with.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <memory>
 #include <string>
 
 #include "jobs/job_store.hpp"
+#include "store/postgres/pg_pool.hpp"
 #include "store/store_options.hpp"
 
 namespace mljobs::store::postgres {
@@ -14,7 +17,8 @@ namespace asio = boost::asio;
 
 class PgJobStore final : public jobs::JobStore {
  public:
-  PgJobStore(std::string url, boost::asio::any_io_executor ex, const StoreOptions& options);
+  // Connects lazily. Must be destroyed before the io_context behind `ex`.
+  PgJobStore(std::string url, asio::any_io_executor ex, const StoreOptions& options);
 
   std::string_view Backend() const override { return "postgresql"; }
   asio::awaitable<void> Migrate() override;
@@ -35,10 +39,11 @@ class PgJobStore final : public jobs::JobStore {
                                const jobs::ExportSink& sink) override;
   asio::awaitable<void> Ping(obs::RequestStats& stats) override;
 
+  // For db-health and tests.
+  PgPoolStats PoolStats() const { return pool_.Stats(); }
+
  private:
-  std::string url_;
-  boost::asio::any_io_executor ex_;
-  StoreOptions options_;
+  PgPool pool_;
 };
 
 }  // namespace mljobs::store::postgres
