@@ -1,0 +1,38 @@
+// A real mljobs server (cli::App) on a fresh test database and an ephemeral port, for
+// HTTP-level tests of either backend, plus JSON helpers for what it answers.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <memory>
+#include <string>
+
+#include "cli/app.hpp"
+#include "support/http_client.hpp"
+#include "support/test_backends.hpp"
+
+namespace mljobs::testing {
+
+class ApiServer {
+ public:
+  // Starts on `database` (the caller keeps it alive) with `options` (db_url and port are
+  // filled in unless db_url is already set, e.g. to go through a TcpProxy).
+  explicit ApiServer(const TestDatabase& database, cli::AppOptions options = {});
+  ~ApiServer();
+
+  std::uint16_t port() const { return port_; }
+
+  HttpResult Get(const std::string& target) const;
+  HttpResult Post(const std::string& target, const std::string& body) const;
+
+ private:
+  std::unique_ptr<cli::App> app_;
+  std::uint16_t port_ = 0;
+};
+
+// Parses a response body as JSON; fails the test (and returns null) when it is not.
+boost::json::value Json(const HttpResult& result);
+
+// URL-encodes a query parameter value.
+std::string UrlEncode(std::string_view value);
+
+}  // namespace mljobs::testing
