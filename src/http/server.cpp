@@ -700,8 +700,12 @@ asio::awaitable<bool> ServerCore::ServeRequest(beast::tcp_stream& stream,
 
   if (exchange && exchange->started()) {
     // Streamed: the status is already on the wire; end the body or drop the connection.
-    bool keep = !failed_after_start && co_await exchange->Finish() && exchange->keep_alive() &&
-                !stopping_;
+    // (No co_await inside && here: g++ 12 mis-evaluates short-circuits around co_await.)
+    bool keep = false;
+    if (!failed_after_start) {
+      const bool finished = co_await exchange->Finish();
+      keep = finished && exchange->keep_alive() && !stopping_;
+    }
     Observe(method, route, exchange->status(), start);
     co_return keep;
   }
