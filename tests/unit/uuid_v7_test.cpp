@@ -24,7 +24,9 @@ TEST(UuidV7Test, SortsByTimeAndDoesNotRepeat) {
   for (Micros t = 1'700'000'000'000'000; t < 1'700'000'000'000'000 + 5000; t += 5) {
     std::string id = NewUuidV7(t);
     EXPECT_TRUE(seen.insert(id).second);
-    if (!prev.empty()) EXPECT_LE(prev.substr(0, 18), id.substr(0, 18));
+    if (!prev.empty()) {
+      EXPECT_LE(prev.substr(0, 18), id.substr(0, 18));
+    }
     prev = id;
   }
 }
