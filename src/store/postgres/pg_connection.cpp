@@ -9,11 +9,13 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <exception>
 #include <optional>
 #include <unordered_set>
 
 #include "common/error.hpp"
 #include "store/postgres/pg_error.hpp"
+#include "store/postgres/pg_statements.hpp"
 
 namespace mljobs::store::postgres {
 namespace {
@@ -66,22 +68,33 @@ asio::awaitable<std::unique_ptr<PgConnection>> PgConnection::Connect(
   PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
 
   // The connect steps and the timer race in a parallel group; a strand keeps the two
-  // from running on two threads at once.
+  // from running on two threads at once. `||` waits for the first to *succeed*, so a
+  // failed attempt must come back as a value, not wait out the timer.
   auto strand = asio::make_strand(ex);
-  auto attempt = [](PgConnection* c, std::chrono::milliseconds limit) -> asio::awaitable<bool> {
+  auto attempt = [](PgConnection* c,
+                    std::chrono::milliseconds limit) -> asio::awaitable<std::exception_ptr> {
+    auto steps = [](PgConnection* c) -> asio::awaitable<std::exception_ptr> {
+      try {
+        co_await c->PollConnect();
+      } catch (...) {
+        co_return std::current_exception();
+      }
+      co_return nullptr;
+    };
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer timer(co_await asio::this_coro::executor, limit);
-    auto winner = co_await (c->PollConnect() || timer.async_wait(asio::use_awaitable));
-    co_return winner.index() == 0;
+    auto winner = co_await (steps(c) || timer.async_wait(asio::use_awaitable));
+    if (winner.index() == 0) co_return std::get<0>(winner);
+    c->broken_ = true;
+    co_return std::make_exception_ptr(
+        Error(ErrorCode::kUnavailable,
+              "postgresql: connect timed out after " + std::to_string(limit.count()) + " ms"));
   };
-  bool connected = co_await asio::co_spawn(strand, attempt(conn.get(), timeout),
-                                           asio::use_awaitable);
-  if (!connected) {
-    conn->broken_ = true;
-    throw Error(ErrorCode::kUnavailable,
-                "postgresql: connect timed out after " + std::to_string(timeout.count()) + " ms");
-  }
+  std::exception_ptr failure =
+      co_await asio::co_spawn(strand, attempt(conn.get(), timeout), asio::use_awaitable);
+  if (failure) std::rethrow_exception(failure);
   if (PQsetnonblocking(raw, 1) != 0) conn->Fail("PQsetnonblocking");
+  co_await conn->RunScript(kSessionSetup);
   co_return conn;
 }
 
@@ -92,6 +105,7 @@ asio::awaitable<void> PgConnection::PollConnect() {
     // libpq may close and open sockets while connecting (another address, SSL
     // fallback), and a new one can reuse the old number: watch whatever it holds now.
     if (socket_.is_open()) socket_.release();
+    if (PQsocket(conn_) < 0) Fail("connect");
     socket_.assign(PQsocket(conn_));
     auto wait = status == PGRES_POLLING_READING ? asio::posix::descriptor_base::wait_read
                                                 : asio::posix::descriptor_base::wait_write;
@@ -106,8 +120,17 @@ asio::awaitable<void> PgConnection::PollConnect() {
 void PgConnection::Fail(std::string_view what) {
   broken_ = true;
   std::string message = "postgresql: " + std::string(what);
-  std::string detail = PQerrorMessage(conn_);
-  while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+  // libpq's messages span lines ("...\n\tIs the server running..."): make them one.
+  std::string detail;
+  for (const char* c = PQerrorMessage(conn_); *c != '\0'; ++c) {
+    bool space = *c == '\n' || *c == '\t' || *c == ' ';
+    if (!space) {
+      detail += *c;
+    } else if (!detail.empty() && detail.back() != ' ') {
+      detail += ' ';
+    }
+  }
+  while (!detail.empty() && detail.back() == ' ') detail.pop_back();
   if (!detail.empty()) message += ": " + detail;
   throw Error(ErrorCode::kUnavailable, std::move(message));
 }

@@ -38,8 +38,8 @@ struct PgCommand {
 
 class PgConnection {
  public:
-  // PQconnectStartParams + PQconnectPoll until connected or `timeout`. Throws
-  // Error(kUnavailable) when the server cannot be reached.
+  // PQconnectStartParams + PQconnectPoll until connected or `timeout`, then
+  // kSessionSetup. Throws Error(kUnavailable) when the server cannot be reached.
   static asio::awaitable<std::unique_ptr<PgConnection>> Connect(asio::any_io_executor ex,
                                                                 const std::string& url,
                                                                 std::chrono::milliseconds timeout);

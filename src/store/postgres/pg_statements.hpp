@@ -19,6 +19,12 @@ struct PgStatement {
   "lease_expires_at, worker, created_at, started_at, completed_at, updated_at"
 #define MLJOBS_PG_ALL_COLUMNS MLJOBS_PG_LIGHT_COLUMNS ", input_text, metadata"
 
+// Run once on each new connection. Plans follow the bound values: a generic plan cannot
+// tell a rare status from a common one, and for a page of pending jobs may walk
+// ml_jobs_created_idx filtering millions of rows. Statements stay prepared (parsed once
+// per connection); only planning is repeated, which costs far less than one bad plan.
+inline constexpr std::string_view kSessionSetup = "SET plan_cache_mode = force_custom_plan";
+
 inline constexpr PgStatement kPing{"ping", "SELECT 1"};
 
 inline constexpr PgStatement kServerSecret{
