@@ -66,8 +66,8 @@ void Router::Add(std::string method, std::string pattern, Handler handler) {
   }
   std::vector<std::string> segments;
   for (std::string_view s : SplitPath(pattern)) segments.emplace_back(s);
-  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(segments),
-                          std::move(handler)});
+  routes_.push_back(
+      Route{std::move(method), std::move(pattern), std::move(segments), std::move(handler)});
 }
 
 Match Router::Find(std::string_view method, std::string_view path) const {

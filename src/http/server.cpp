@@ -11,11 +11,20 @@
 //   431 header_too_large   request line + headers over max_header_bytes (long URLs too)
 //   503 unavailable        over max_connections (answered, then closed)
 // Routing failures keep the connection: 404 not_found, 405 method_not_allowed (+ Allow).
+// The RequestObserver sees every answered request, the HTTP layer's own errors included
+// (route "unmatched", method "UNKNOWN" when the request line was unreadable); it does not
+// see 503s to surplus connections nor clients that vanished before a request was whole.
+// Stop() is asynchronous: it returns at once; the connections end on the io threads, so
+// the executor must keep running (or be destroyed) after it. The Server must be
+// destroyed before its io_context.
 // Path handling: the path is percent-decoded segment-wise; an encoded '/' (%2F) or NUL
 // (%00) in the path is rejected with 400, so the decoded path splits into the same
 // segments as the raw one.
 #include "http/server.hpp"
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -37,9 +46,6 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <algorithm>
-#include <array>
-#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <iostream>
@@ -85,8 +91,8 @@ std::string ServerTiming(std::chrono::nanoseconds db, std::chrono::nanoseconds t
   auto app = total - db;
   if (app.count() < 0) app = std::chrono::nanoseconds(0);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "db;dur=%.3f, app;dur=%.3f",
-                static_cast<double>(db.count()) / 1e6, static_cast<double>(app.count()) / 1e6);
+  std::snprintf(buf, sizeof buf, "db;dur=%.3f, app;dur=%.3f", static_cast<double>(db.count()) / 1e6,
+                static_cast<double>(app.count()) / 1e6);
   return buf;
 }
 
@@ -166,27 +172,38 @@ bool IsParseError(const error_code& ec) {
 
 // Deadline for reading one request. beast::tcp_stream's own timeout closes the socket,
 // which would leave no way to answer 408, so this timer only cancels the pending read.
-// Runs on the connection's strand, like everything touching the stream.
+// One per connection, re-armed for each request; runs on the connection's strand, like
+// everything touching the stream. The generation ignores a wake-up that was already
+// queued when the deadline was disarmed.
 class ReadDeadline {
  public:
-  ReadDeadline(beast::tcp_stream& stream, Clock::duration timeout)
+  explicit ReadDeadline(beast::tcp_stream& stream)
       : state_(std::make_shared<State>()), timer_(stream.get_executor()) {
     state_->stream = &stream;
+  }
+  ReadDeadline(const ReadDeadline&) = delete;
+  ReadDeadline& operator=(const ReadDeadline&) = delete;
+  ~ReadDeadline() {
+    state_->stream = nullptr;
+    timer_.cancel();
+  }
+
+  void Arm(Clock::duration timeout) {
+    const std::uint64_t generation = ++state_->generation;
+    state_->armed = true;
+    state_->fired = false;
     timer_.expires_after(timeout);
-    timer_.async_wait([state = state_](const error_code& ec) {
-      if (ec || state->stream == nullptr) return;
+    timer_.async_wait([state = state_, generation](const error_code& ec) {
+      if (ec || !state->armed || state->generation != generation || !state->stream) return;
       state->fired = true;
       error_code ignored;
       state->stream->socket().cancel(ignored);
     });
   }
-  ReadDeadline(const ReadDeadline&) = delete;
-  ReadDeadline& operator=(const ReadDeadline&) = delete;
-  ~ReadDeadline() { Disarm(); }
 
-  // Stops the deadline; true when it had fired.
+  // Stops the deadline; true when it fired since Arm().
   bool Disarm() {
-    state_->stream = nullptr;
+    state_->armed = false;
     timer_.cancel();
     return state_->fired;
   }
@@ -194,6 +211,8 @@ class ReadDeadline {
  private:
   struct State {
     beast::tcp_stream* stream = nullptr;
+    std::uint64_t generation = 0;
+    bool armed = false;
     bool fired = false;
   };
   std::shared_ptr<State> state_;
@@ -206,7 +225,6 @@ struct Connection {
   beast::tcp_stream* stream = nullptr;  // null once the session is ending
   bool idle = false;                    // waiting for the first byte of a request
 };
-
 
 bool ExpectsContinue(const bhttp::request<bhttp::string_body>& req) {
   return req.version() >= 11 && beast::iequals(req[bhttp::field::expect], "100-continue");
@@ -240,8 +258,7 @@ void SetHeaders(bhttp::response<Body>& res, int status, std::string_view content
   res.keep_alive(keep_alive);
 }
 
-bhttp::response<bhttp::string_body> BuildResponse(Response response,
-                                                  const obs::RequestStats& stats,
+bhttp::response<bhttp::string_body> BuildResponse(Response response, const obs::RequestStats& stats,
                                                   std::chrono::nanoseconds handler_time,
                                                   unsigned version, bool keep_alive) {
   if (!IsValidStatus(response.status)) {
@@ -303,7 +320,8 @@ class SessionExchange final : public Exchange {
   asio::awaitable<void> StartStream(int status, std::string_view content_type) override {
     if (started_) throw Error(ErrorCode::kInternal, "StartStream called twice");
     if (!IsValidStatus(status)) {
-      throw Error(ErrorCode::kInternal, "StartStream with invalid status " + std::to_string(status));
+      throw Error(ErrorCode::kInternal,
+                  "StartStream with invalid status " + std::to_string(status));
     }
     started_ = true;
     status_ = status;
@@ -327,8 +345,8 @@ class SessionExchange final : public Exchange {
     stream_.expires_after(write_timeout_);
     error_code ec;
     if (chunked_) {
-      auto [e, n] = co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)),
-                                               kAsTuple);
+      auto [e, n] =
+          co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(data)), kAsTuple);
       ec = e;
     } else {
       auto [e, n] = co_await asio::async_write(stream_, asio::buffer(data), kAsTuple);
@@ -369,8 +387,7 @@ class SessionExchange final : public Exchange {
 
 class ServerCore : public std::enable_shared_from_this<ServerCore> {
  public:
-  ServerCore(asio::any_io_executor ex, Router router, ServerLimits limits,
-             RequestObserver observer)
+  ServerCore(asio::any_io_executor ex, Router router, ServerLimits limits, RequestObserver observer)
       : executor_(std::move(ex)),
         router_(std::move(router)),
         limits_(limits),
@@ -387,13 +404,13 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   static asio::awaitable<void> RunSession(std::shared_ptr<ServerCore> self, tcp::socket socket);
   static asio::awaitable<void> Reject(std::shared_ptr<ServerCore> self, tcp::socket socket);
   // Reads, routes, handles and answers one request; true to keep the connection.
-  asio::awaitable<bool> ServeRequest(beast::tcp_stream& stream, beast::flat_buffer& buffer);
+  asio::awaitable<bool> ServeRequest(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                     ReadDeadline& deadline);
   // Answers with an error of the HTTP layer and closes (lingering when the request was
   // not read to its end).
-  asio::awaitable<void> FailAndClose(beast::tcp_stream& stream, int status,
-                                     std::string_view code, std::string_view message,
-                                     unsigned version, bool linger, std::string_view method,
-                                     Clock::time_point start);
+  asio::awaitable<void> FailAndClose(beast::tcp_stream& stream, int status, std::string_view code,
+                                     std::string_view message, unsigned version, bool linger,
+                                     std::string_view method, Clock::time_point start);
   void Observe(std::string_view method, std::string_view route, int status,
                Clock::time_point start);
 
@@ -497,9 +514,9 @@ asio::awaitable<void> ServerCore::Reject(std::shared_ptr<ServerCore> self, tcp::
   try {
     beast::tcp_stream stream(std::move(socket));
     obs::RequestStats stats;
-    auto res = BuildResponse(
-        ErrorResponse(503, "unavailable", "too many open connections; retry later"), stats,
-        std::chrono::nanoseconds(0), 11, false);
+    auto res =
+        BuildResponse(ErrorResponse(503, "unavailable", "too many open connections; retry later"),
+                      stats, std::chrono::nanoseconds(0), 11, false);
     stream.expires_after(kRejectTimeout);
     auto [ec, n] = co_await bhttp::async_write(stream, res, kAsTuple);
     if (!ec) co_await LingerClose(stream, kRejectTimeout);
@@ -508,13 +525,15 @@ asio::awaitable<void> ServerCore::Reject(std::shared_ptr<ServerCore> self, tcp::
   }
 }
 
-asio::awaitable<void> ServerCore::RunSession(std::shared_ptr<ServerCore> self,
-                                             tcp::socket socket) {
+asio::awaitable<void> ServerCore::RunSession(std::shared_ptr<ServerCore> self, tcp::socket socket) {
   struct Slot {
     ServerCore* core;
     ~Slot() { --core->open_connections_; }
   } slot{self.get()};
   try {
+    // Responses and chunks go out as written; Nagle would hold small chunks back.
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     beast::tcp_stream stream(std::move(socket));
     auto conn = std::make_shared<Connection>();
     conn->strand = stream.get_executor();
@@ -536,6 +555,7 @@ asio::awaitable<void> ServerCore::RunSession(std::shared_ptr<ServerCore> self,
     }
 
     beast::flat_buffer buffer;
+    ReadDeadline deadline(stream);
     for (;;) {
       if (self->stopping_) break;
       if (buffer.size() == 0) {
@@ -547,9 +567,8 @@ asio::awaitable<void> ServerCore::RunSession(std::shared_ptr<ServerCore> self,
         if (ec) break;  // client closed, idle timeout, or Stop()
         buffer.commit(n);
       }
-      if (!co_await self->ServeRequest(stream, buffer)) break;
+      if (!co_await self->ServeRequest(stream, buffer, deadline)) break;
     }
-    error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   } catch (const std::exception& e) {
     LogLine(std::string("connection failed: ") + e.what());
@@ -570,30 +589,30 @@ void ServerCore::Observe(std::string_view method, std::string_view route, int st
 asio::awaitable<void> ServerCore::FailAndClose(beast::tcp_stream& stream, int status,
                                                std::string_view code, std::string_view message,
                                                unsigned version, bool linger,
-                                               std::string_view method,
-                                               Clock::time_point start) {
+                                               std::string_view method, Clock::time_point start) {
   obs::RequestStats stats;
   auto res = BuildResponse(ErrorResponse(status, code, message), stats, Clock::now() - start,
                            version, false);
   stream.expires_after(limits_.write_timeout);
   auto [ec, n] = co_await bhttp::async_write(stream, res, kAsTuple);
   Observe(method, "unmatched", status, start);
-  if (!ec && linger) co_await LingerClose(stream, std::min<Clock::duration>(kLingerTime, limits_.read_timeout));
+  if (!ec && linger)
+    co_await LingerClose(stream, std::min<Clock::duration>(kLingerTime, limits_.read_timeout));
 }
 
 asio::awaitable<bool> ServerCore::ServeRequest(beast::tcp_stream& stream,
-                                               beast::flat_buffer& buffer) {
+                                               beast::flat_buffer& buffer, ReadDeadline& deadline) {
   const auto start = Clock::now();
   bhttp::request_parser<bhttp::string_body> parser;
-  parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
-      limits_.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+  parser.header_limit(static_cast<std::uint32_t>(
+      std::min<std::size_t>(limits_.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
   parser.body_limit(static_cast<std::uint64_t>(limits_.max_body_bytes));
 
   // Read the whole request under one deadline that starts with its first byte.
   error_code ec;
   bool timed_out = false;
   {
-    ReadDeadline deadline(stream, limits_.read_timeout);
+    deadline.Arm(limits_.read_timeout);
     stream.expires_never();
     {
       auto [e, n] = co_await bhttp::async_read_header(stream, buffer, parser, kAsTuple);
@@ -619,13 +638,12 @@ asio::awaitable<bool> ServerCore::ServeRequest(beast::tcp_stream& stream,
   const unsigned version = header_done ? parser.get().version() : 11;
   if (ec) {
     if (timed_out) {
-      co_await FailAndClose(stream, 408, "request_timeout", "request not received in time",
-                            version, false, method, start);
+      co_await FailAndClose(stream, 408, "request_timeout", "request not received in time", version,
+                            false, method, start);
     } else if (ec == bhttp::error::header_limit) {
       co_await FailAndClose(
           stream, 431, "header_too_large",
-          "request line and headers exceed " + std::to_string(limits_.max_header_bytes) +
-              " bytes",
+          "request line and headers exceed " + std::to_string(limits_.max_header_bytes) + " bytes",
           version, true, method, start);
     } else if (ec == bhttp::error::body_limit) {
       co_await FailAndClose(
@@ -663,9 +681,9 @@ asio::awaitable<bool> ServerCore::ServeRequest(beast::tcp_stream& stream,
     Match match = router_.Find(request.method, request.path);
     if (match.handler == nullptr) {
       if (match.path_known) {
-        response = ErrorResponse(405, "method_not_allowed",
-                                 "method " + method + " is not allowed here; allowed: " +
-                                     match.allow);
+        response =
+            ErrorResponse(405, "method_not_allowed",
+                          "method " + method + " is not allowed here; allowed: " + match.allow);
         response.headers.emplace_back("Allow", match.allow);
       } else {
         response = ErrorResponse(404, "not_found", "no route matches the path");
@@ -712,8 +730,8 @@ asio::awaitable<bool> ServerCore::ServeRequest(beast::tcp_stream& stream,
 
   keep_alive = keep_alive && !stopping_;
   const int status = IsValidStatus(response.status) ? response.status : 500;
-  auto res = BuildResponse(std::move(response), stats, Clock::now() - handler_start, version,
-                           keep_alive);
+  auto res =
+      BuildResponse(std::move(response), stats, Clock::now() - handler_start, version, keep_alive);
   stream.expires_after(limits_.write_timeout);
   auto [write_ec, n] = co_await bhttp::async_write(stream, res, kAsTuple);
   Observe(method, route, status, start);
@@ -728,8 +746,8 @@ struct Server::Impl : ServerCore {
 
 Server::Server(boost::asio::any_io_executor ex, Router router, ServerLimits limits,
                RequestObserver observer)
-    : impl_(std::make_shared<Impl>(std::move(ex), std::move(router), limits,
-                                   std::move(observer))) {}
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(router), limits, std::move(observer))) {
+}
 
 Server::~Server() { impl_->Stop(); }
 

@@ -1,8 +1,6 @@
 // http::Server on 127.0.0.1 (ephemeral port) with a test Router: routing errors, limits,
 // deadlines, keep-alive, timing headers, error mapping, streaming, connection limits and
 // shutdown. Statuses and bodies are asserted exactly; times only bound waits.
-#include "http/server.hpp"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -25,6 +23,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "http/server.hpp"
 #include "support/http_client.hpp"
 
 namespace mljobs::http {
@@ -101,7 +100,8 @@ class HttpServerTest : public ::testing::Test {
   void Shutdown() {
     if (!server_) return;
     server_->Stop();
-    const bool drained = WaitFor([&] { return threads_done_ == static_cast<int>(threads_.size()); });
+    const bool drained =
+        WaitFor([&] { return threads_done_ == static_cast<int>(threads_.size()); });
     EXPECT_TRUE(drained) << "connections still open 10 s after Stop()";
     if (!drained) ioc_.stop();
     for (auto& t : threads_) t.join();
@@ -115,12 +115,14 @@ class HttpServerTest : public ::testing::Test {
   }
 
   bool WasObserved(const std::string& method, const std::string& route, int status) {
-    return WaitFor([&] {
-      for (const auto& o : Observed()) {
-        if (o == std::make_tuple(method, route, status)) return true;
-      }
-      return false;
-    }, 5s);
+    return WaitFor(
+        [&] {
+          for (const auto& o : Observed()) {
+            if (o == std::make_tuple(method, route, status)) return true;
+          }
+          return false;
+        },
+        5s);
   }
 
   Router MakeRouter() {
@@ -131,7 +133,8 @@ class HttpServerTest : public ::testing::Test {
       out["method"] = req.method;
       out["path"] = req.path;
       json::array query;
-      for (const auto& [k, v] : req.query) query.push_back(json::array{json::string(k), json::string(v)});
+      for (const auto& [k, v] : req.query)
+        query.push_back(json::array{json::string(k), json::string(v)});
       out["query"] = std::move(query);
       out["x-test"] = req.Header("X-Test").value_or("");
       out["body"] = req.body;
@@ -283,8 +286,8 @@ TEST_F(HttpServerTest, OtherMethodIs405WithAllow) {
   HttpResult res = mljobs::testing::Send(port_, "DELETE", "/echo");
   EXPECT_EQ(res.status, 405);
   EXPECT_EQ(res.Header("allow"), "GET, POST");
-  EXPECT_EQ(res.body,
-            ErrorBody("method_not_allowed", "method DELETE is not allowed here; allowed: GET, POST"));
+  EXPECT_EQ(res.body, ErrorBody("method_not_allowed",
+                                "method DELETE is not allowed here; allowed: GET, POST"));
   ExpectTimingHeaders(res);
   EXPECT_TRUE(WasObserved("DELETE", "unmatched", 405));
 }
@@ -399,7 +402,8 @@ TEST_F(HttpServerTest, OversizeBodyIs413AndCloses) {
 TEST_F(HttpServerTest, OversizeChunkedBodyIs413) {
   std::string request =
       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "800\r\n" + std::string(0x800, 'c') + "\r\n0\r\n\r\n";
+      "800\r\n" +
+      std::string(0x800, 'c') + "\r\n0\r\n\r\n";
   auto raw = SendRaw(port_, request, 5s);
   EXPECT_EQ(RawStatus(raw.data), 413);
   EXPECT_EQ(RawBody(raw.data), ErrorBody("payload_too_large", "request body exceeds 1024 bytes"));
@@ -421,9 +425,9 @@ TEST_F(HttpServerTest, OversizeUrlIs431) {
 }
 
 TEST_F(HttpServerTest, MalformedRequestLineIs400AndCloses) {
-  for (std::string_view bad : {"GARBAGE\r\n\r\n", "GET /echo HTTX/1.1\r\nHost: x\r\n\r\n",
-                               "GET /echo HTTP/1.1\r\nBad Header\r\n\r\n",
-                               "\x01\x02\x03\x04\r\n\r\n"}) {
+  for (std::string_view bad :
+       {"GARBAGE\r\n\r\n", "GET /echo HTTX/1.1\r\nHost: x\r\n\r\n",
+        "GET /echo HTTP/1.1\r\nBad Header\r\n\r\n", "\x01\x02\x03\x04\r\n\r\n"}) {
     auto raw = SendRaw(port_, bad, 5s);
     EXPECT_EQ(RawStatus(raw.data), 400) << bad;
     EXPECT_EQ(json::parse(RawBody(raw.data)).at("error").at("code"), "bad_request") << bad;
@@ -432,8 +436,8 @@ TEST_F(HttpServerTest, MalformedRequestLineIs400AndCloses) {
 }
 
 TEST_F(HttpServerTest, BadPercentEncodingIs400) {
-  for (std::string_view target : {"/echo?a=%zz", "/echo?a=%4", "/ech%", "/items/a%2Fb",
-                                  "/items/a%00b"}) {
+  for (std::string_view target :
+       {"/echo?a=%zz", "/echo?a=%4", "/ech%", "/items/a%2Fb", "/items/a%00b"}) {
     HttpResult res = Get(port_, target);
     EXPECT_EQ(res.status, 400) << target;
     EXPECT_EQ(res.body, ErrorBody("bad_request", "malformed request target")) << target;
@@ -441,13 +445,15 @@ TEST_F(HttpServerTest, BadPercentEncodingIs400) {
 }
 
 TEST_F(HttpServerTest, TargetMustBeOriginForm) {
-  auto raw = SendRaw(port_, "GET http://x/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5s);
+  auto raw =
+      SendRaw(port_, "GET http://x/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5s);
   EXPECT_EQ(RawStatus(raw.data), 400);
 }
 
 TEST_F(HttpServerTest, StalledRequestGets408) {
   // read_timeout is 1 s; the client bound is 10 s.
-  auto body_stall = SendRaw(port_, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc");
+  auto body_stall =
+      SendRaw(port_, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc");
   EXPECT_EQ(RawStatus(body_stall.data), 408);
   EXPECT_EQ(RawBody(body_stall.data), ErrorBody("request_timeout", "request not received in time"));
   EXPECT_TRUE(body_stall.closed);
@@ -564,8 +570,7 @@ TEST_F(HttpServerTest, BindFailureIsUnavailable) {
     ADD_FAILURE() << "Listen on a busy port succeeded";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kUnavailable);
-    EXPECT_NE(std::string(e.what()).find("127.0.0.1:" + std::to_string(port_)),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("127.0.0.1:" + std::to_string(port_)), std::string::npos)
         << e.what();
   }
 }
@@ -579,8 +584,7 @@ TEST_F(HttpServerTest, GarbageNeverCrashesTheServer) {
     bytes += "\r\n\r\n";
     auto raw = SendRaw(port_, bytes, 5s);
     int status = RawStatus(raw.data);
-    EXPECT_TRUE(status == 0 || status == 400 || status == 404 || status == 408 ||
-                status == 431)
+    EXPECT_TRUE(status == 0 || status == 400 || status == 404 || status == 408 || status == 431)
         << status;
   }
   EXPECT_EQ(Get(port_, "/items/ok").body, "item ok");
@@ -599,7 +603,7 @@ TEST(HttpServerLifecycleTest, CreateAndDestroyManyServers) {
     {
       HttpConnection idle(port);  // left open: destruction must not wait for it
       EXPECT_EQ(idle.Send("GET", "/ping").body, "pong");
-      server.reset();             // ~Server stops it
+      server.reset();  // ~Server stops it
       EXPECT_TRUE(idle.WaitForClose(5s));
     }
     io.join();

@@ -1,5 +1,6 @@
 #include "support/http_client.hpp"
 
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,7 +14,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <array>
 #include <cctype>
 #include <functional>
 #include <limits>
@@ -69,12 +69,11 @@ class Channel {
   }
 
   [[noreturn]] void Fail(std::string_view what, const error_code& ec) const {
-    throw std::runtime_error("http client (port " + std::to_string(port_) + "): " +
-                             std::string(what) + ": " + ec.message());
+    throw std::runtime_error("http client (port " + std::to_string(port_) +
+                             "): " + std::string(what) + ": " + ec.message());
   }
 
-  bhttp::request<bhttp::string_body> MakeRequest(std::string_view method,
-                                                 std::string_view target,
+  bhttp::request<bhttp::string_body> MakeRequest(std::string_view method, std::string_view target,
                                                  std::string_view body,
                                                  const HeaderList& headers) const {
     bhttp::request<bhttp::string_body> req;
@@ -167,8 +166,9 @@ bool HttpConnection::WaitForClose(std::chrono::milliseconds timeout) {
   if (ch.buffer().size() > 0) return false;
   std::array<char, 1024> scratch;
   ch.stream().expires_after(timeout);
-  auto [ec, n] = ch.Run(
-      [&](auto handler) { ch.stream().async_read_some(asio::buffer(scratch), std::move(handler)); });
+  auto [ec, n] = ch.Run([&](auto handler) {
+    ch.stream().async_read_some(asio::buffer(scratch), std::move(handler));
+  });
   return ec == asio::error::eof || ec == asio::error::connection_reset;
 }
 

@@ -114,7 +114,11 @@ std::optional<std::string> BackendUnavailable(std::string_view backend) {
   if (backend != kPostgresqlBackend) return "unknown backend '" + std::string(backend) + "'";
   if (PgUrlFromEnv()) return std::nullopt;
   std::string why = "MLJOBS_TEST_PG_URL is not set (run under scripts/pg-sandbox)";
-  if (PgRequired()) ADD_FAILURE() << why << ", and MLJOBS_REQUIRE_PG=1 requires PostgreSQL";
+  if (PgRequired()) {
+    // Fatal, so that gtest runs no test body after a SetUp that then skips: a non-fatal
+    // failure followed by GTEST_SKIP() does not count as skipped, and the body would run.
+    [&] { FAIL() << why << ", and MLJOBS_REQUIRE_PG=1 requires PostgreSQL"; }();
+  }
   return why;
 }
 

@@ -22,8 +22,9 @@ inline constexpr std::string_view kPostgresqlBackend = "postgresql";
 
 // Why `backend` cannot be tested in this environment, or nullopt when it can. PostgreSQL
 // needs MLJOBS_TEST_PG_URL (scripts/pg-sandbox sets it); when that is unset and
-// MLJOBS_REQUIRE_PG=1, this also records a test failure, so a required backend never
-// passes as skipped. Use:  if (auto why = BackendUnavailable(name)) GTEST_SKIP() << *why;
+// MLJOBS_REQUIRE_PG=1, this also records a fatal test failure, so a required backend never
+// passes as skipped and no test body runs after the SetUp that called it.
+// Use (in SetUp or a test body):  if (auto why = BackendUnavailable(name)) GTEST_SKIP() << *why;
 std::optional<std::string> BackendUnavailable(std::string_view backend);
 
 // A new, empty (not migrated) database, removed on destruction. sqlite: `jobs.db` in a new
