@@ -110,8 +110,9 @@ SqliteJobStore::~SqliteJobStore() {
   if (writer_) {
     // SQLite's advice for a connection about to close: refresh statistics that went stale
     // (bounded by analysis_limit), so the next process plans and estimates with them.
+    // 0x10000: every table, not only those this connection's queries planned with.
     try {
-      writer_->Exec("PRAGMA optimize");
+      writer_->Exec("PRAGMA optimize = 0x10002");
     } catch (const Error&) {
       // Closing anyway; stale statistics only make estimates coarser.
     }
@@ -143,6 +144,8 @@ auto SqliteJobStore::OnReader(Fn fn) -> asio::awaitable<std::invoke_result_t<Fn&
       asio::use_awaitable);
 }
 
+// acquire_timeout is the busy timeout: how long a statement waits for a lock another
+// process holds before the call fails with kUnavailable.
 Connection& SqliteJobStore::Writer() {
   if (!writer_) {
     writer_ = Connection::Open(path_, Connection::Role::kWriter, options_.acquire_timeout);

@@ -1,7 +1,6 @@
-// Builds the SQL of a list (or export chunk) and of a count for one query shape, and binds
-// its parameters. The text depends only on the shape (which filters are present, the order,
-// whether there is a keyset position, the heavy columns), never on values, so a connection
-// caches one prepared statement per shape. Any thread.
+// Builds and binds the SQL of a list (or export chunk) and of a count for one query shape.
+// The text depends only on the shape (filters present, order, keyset position, heavy
+// columns), never on values, so a connection caches one statement per shape. Any thread.
 #pragma once
 
 #include <cstdint>
