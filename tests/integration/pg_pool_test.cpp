@@ -217,6 +217,33 @@ TEST_F(PgPoolTest, OutageInTheMiddleOfAStatementIsUnavailable) {
   }());
 }
 
+TEST_F(PgPoolTest, ConnectsByHostName) {
+  std::string url = db_->url();
+  std::size_t at = url.find("127.0.0.1");
+  ASSERT_NE(at, std::string::npos) << url;
+  url.replace(at, 9, "localhost");
+  PgJobStore store(url, io_.get_executor(), StoreOptions{});
+  Run(store.Ping(stats_));
+}
+
+TEST_F(PgPoolTest, RefusedConnectFailsWithoutWaitingForTheTimeout) {
+  // A port nothing listens on: bind one, then close it.
+  std::uint16_t port;
+  {
+    TcpProxy unused("127.0.0.1", 1);
+    port = unused.port();
+  }
+  StoreOptions options;
+  options.connect_timeout = 60s;
+  PgJobStore store("postgresql://mljobs@127.0.0.1:" + std::to_string(port) + "/mljobs",
+                   io_.get_executor(), options);
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(Run(CodeOf(store.Ping(stats_))), ErrorCode::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 30s);
+  EXPECT_EQ(store.PoolStats().connect_failures, 1u);
+  EXPECT_EQ(store.PoolStats().size, 0);
+}
+
 TEST_F(PgPoolTest, BrokenConnectionIsReplaced) {
   StoreOptions options;
   options.pool_size = 1;

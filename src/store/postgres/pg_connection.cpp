@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -53,47 +54,100 @@ PgConnection::~PgConnection() {
   PQfinish(conn_);
 }
 
-asio::awaitable<std::unique_ptr<PgConnection>> PgConnection::Connect(
-    asio::any_io_executor ex, const std::string& url, std::chrono::milliseconds timeout) {
-  // Defaults first: with expand_dbname the URL's own settings override them.
-  const char* keys[] = {"application_name", "keepalives",     "keepalives_idle",
-                        "keepalives_interval", "keepalives_count", "dbname",
-                        nullptr};
-  const char* values[] = {"mljobs", "1", "30", "10", "3", url.c_str(), nullptr};
-  PGconn* raw = PQconnectStartParams(keys, values, 1);
+asio::awaitable<std::optional<PgConnection::Hosts>> PgConnection::ResolveHost(
+    const std::string& url) {
+  // libpq resolves host names with a blocking getaddrinfo inside PQconnectPoll; resolving
+  // here (Asio runs it off the io threads) and passing `hostaddr` keeps that off them.
+  std::string host, hostaddr;
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (options == nullptr) {
+    PQfreemem(error);
+    co_return std::nullopt;  // PQconnectStartParams reports the bad URL
+  }
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    if (std::string_view(o->keyword) == "host") host = o->val;
+    if (std::string_view(o->keyword) == "hostaddr") hostaddr = o->val;
+  }
+  PQconninfoFree(options);
+  // Nothing to resolve: a socket directory, an address, a list (left to libpq as is).
+  boost::system::error_code not_an_address;
+  asio::ip::make_address(host, not_an_address);
+  if (host.empty() || !hostaddr.empty() || host.front() == '/' || host.front() == '@' ||
+      host.find(',') != std::string::npos || !not_an_address) {
+    co_return std::nullopt;
+  }
+  asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
+  auto [ec, results] = co_await resolver.async_resolve(host, "", kAsTuple);
+  if (ec) {
+    throw Error(ErrorCode::kUnavailable,
+                "postgresql: cannot resolve host \"" + host + "\": " + ec.message());
+  }
+  // One host entry per address, so libpq still tries each in turn (::1, then 127.0.0.1).
+  Hosts hosts;
+  for (const auto& entry : results) {
+    if (!hosts.host.empty()) {
+      hosts.host += ',';
+      hosts.hostaddr += ',';
+    }
+    hosts.host += host;
+    hosts.hostaddr += entry.endpoint().address().to_string();
+  }
+  co_return hosts;
+}
+
+std::unique_ptr<PgConnection> PgConnection::Start(asio::any_io_executor ex, const std::string& url,
+                                                  const std::optional<Hosts>& hosts) {
+  // Defaults before dbname: with expand_dbname the URL's own settings override them;
+  // resolved addresses after it, so that they override the URL's host.
+  std::vector<const char*> keys = {"application_name",    "keepalives",       "keepalives_idle",
+                                   "keepalives_interval", "keepalives_count", "dbname"};
+  std::vector<const char*> values = {"mljobs", "1", "30", "10", "3", url.c_str()};
+  if (hosts) {
+    keys.insert(keys.end(), {"host", "hostaddr"});
+    values.insert(values.end(), {hosts->host.c_str(), hosts->hostaddr.c_str()});
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* raw = PQconnectStartParams(keys.data(), values.data(), 1);
   if (raw == nullptr) throw Error(ErrorCode::kUnavailable, "postgresql: out of memory");
-  std::unique_ptr<PgConnection> conn(new PgConnection(ex, raw));
+  std::unique_ptr<PgConnection> conn(new PgConnection(std::move(ex), raw));
   if (PQstatus(raw) == CONNECTION_BAD) conn->Fail("connect");
   // Notices ("already exists, skipping") are not errors; libpq would print them to stderr.
   PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
+  return conn;
+}
 
-  // The connect steps and the timer race in a parallel group; a strand keeps the two
-  // from running on two threads at once. `||` waits for the first to *succeed*, so a
-  // failed attempt must come back as a value, not wait out the timer.
-  auto strand = asio::make_strand(ex);
-  auto attempt = [](PgConnection* c,
-                    std::chrono::milliseconds limit) -> asio::awaitable<std::exception_ptr> {
-    auto steps = [](PgConnection* c) -> asio::awaitable<std::exception_ptr> {
+asio::awaitable<std::unique_ptr<PgConnection>> PgConnection::Connect(
+    asio::any_io_executor ex, const std::string& url, std::chrono::milliseconds timeout) {
+  // The connect steps and the timer race in a parallel group, on a strand so that the
+  // two never run on two threads at once. `||` waits for the first to *succeed*, so a
+  // failed attempt comes back as a value instead of waiting out the timer.
+  std::unique_ptr<PgConnection> conn;
+  auto attempt = [&]() -> asio::awaitable<std::exception_ptr> {
+    auto steps = [&]() -> asio::awaitable<std::exception_ptr> {
       try {
-        co_await c->PollConnect();
+        std::optional<Hosts> hosts = co_await ResolveHost(url);
+        conn = Start(ex, url, hosts);
+        co_await conn->PollConnect();
       } catch (...) {
         co_return std::current_exception();
       }
       co_return nullptr;
     };
     using namespace asio::experimental::awaitable_operators;
-    asio::steady_timer timer(co_await asio::this_coro::executor, limit);
-    auto winner = co_await (steps(c) || timer.async_wait(asio::use_awaitable));
+    asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+    auto winner = co_await (steps() || timer.async_wait(asio::use_awaitable));
     if (winner.index() == 0) co_return std::get<0>(winner);
-    c->broken_ = true;
     co_return std::make_exception_ptr(
         Error(ErrorCode::kUnavailable,
-              "postgresql: connect timed out after " + std::to_string(limit.count()) + " ms"));
+              "postgresql: connect timed out after " + std::to_string(timeout.count()) + " ms"));
   };
   std::exception_ptr failure =
-      co_await asio::co_spawn(strand, attempt(conn.get(), timeout), asio::use_awaitable);
+      co_await asio::co_spawn(asio::make_strand(ex), attempt(), asio::use_awaitable);
   if (failure) std::rethrow_exception(failure);
-  if (PQsetnonblocking(raw, 1) != 0) conn->Fail("PQsetnonblocking");
+  if (PQsetnonblocking(conn->conn_, 1) != 0) conn->Fail("PQsetnonblocking");
   co_await conn->RunScript(kSessionSetup);
   co_return conn;
 }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,8 +39,9 @@ struct PgCommand {
 
 class PgConnection {
  public:
-  // PQconnectStartParams + PQconnectPoll until connected or `timeout`, then
-  // kSessionSetup. Throws Error(kUnavailable) when the server cannot be reached.
+  // Resolves the host name (asynchronously), then PQconnectStartParams + PQconnectPoll
+  // until connected or `timeout`, then kSessionSetup. Throws Error(kUnavailable) when
+  // the server cannot be reached.
   static asio::awaitable<std::unique_ptr<PgConnection>> Connect(asio::any_io_executor ex,
                                                                 const std::string& url,
                                                                 std::chrono::milliseconds timeout);
@@ -69,7 +71,17 @@ class PgConnection {
   std::size_t PreparedCount() const { return prepared_index_.size(); }
 
  private:
+  // The URL's host name resolved: one `host` entry per address, `hostaddr` parallel.
+  struct Hosts {
+    std::string host;
+    std::string hostaddr;
+  };
+
   PgConnection(asio::any_io_executor ex, PGconn* conn);
+  static asio::awaitable<std::optional<Hosts>> ResolveHost(const std::string& url);
+  // PQconnectStartParams; the connection is not usable before PollConnect.
+  static std::unique_ptr<PgConnection> Start(asio::any_io_executor ex, const std::string& url,
+                                             const std::optional<Hosts>& hosts);
 
   asio::awaitable<void> PollConnect();
   asio::awaitable<void> Flush();
