@@ -241,7 +241,8 @@ TEST_F(PgPlanTest, StoreSessionsPlanForTheBoundValues) {
   std::string mode = testing::RunSync(io, [&]() -> asio::awaitable<std::string> {
     auto conn = co_await pool.Acquire();
     obs::RequestStats stats;
-    PgResult r = co_await conn->Run(stats, PgCommand{"show", "SHOW plan_cache_mode", nullptr, false});
+    PgResult r =
+        co_await conn->Run(stats, PgCommand{"show", "SHOW plan_cache_mode", nullptr, false});
     co_return std::string(r.Text(0, 0));
   }());
   EXPECT_EQ(mode, "force_custom_plan");

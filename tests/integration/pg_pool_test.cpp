@@ -1,6 +1,8 @@
 // The PostgreSQL pool and connection under failure: pool exhaustion, an outage through a
 // TCP proxy and the recovery after it, broken and old connections replaced, prepared
 // statements prepared again on a fresh connection. Real PostgreSQL only.
+#include "store/postgres/pg_pool.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,7 +18,6 @@
 
 #include "common/error.hpp"
 #include "store/postgres/pg_job_store.hpp"
-#include "store/postgres/pg_pool.hpp"
 #include "store/postgres/pg_statements.hpp"
 #include "support/run_sync.hpp"
 #include "support/tcp_proxy.hpp"
@@ -203,8 +204,8 @@ TEST_F(PgPoolTest, OutageInTheMiddleOfAStatementIsUnavailable) {
           proxy.Break();
         },
         asio::detached);
-    EXPECT_EQ(co_await CodeOf(conn->Run(stats_, PgCommand{"sleep", "SELECT pg_sleep(5)", nullptr,
-                                                          false})),
+    EXPECT_EQ(co_await CodeOf(
+                  conn->Run(stats_, PgCommand{"sleep", "SELECT pg_sleep(5)", nullptr, false})),
               ErrorCode::kUnavailable);
     EXPECT_FALSE(conn->Reusable());
   }());

@@ -67,8 +67,7 @@ struct TcpProxy::Impl {
   }
 
   // Copies one direction until either side closes, then ends the session.
-  asio::awaitable<void> Pump(std::shared_ptr<Session> session, tcp::socket& from,
-                             tcp::socket& to) {
+  asio::awaitable<void> Pump(std::shared_ptr<Session> session, tcp::socket& from, tcp::socket& to) {
     std::array<char, 16384> buffer;
     while (true) {
       auto [read_ec, n] = co_await from.async_read_some(asio::buffer(buffer), kAsTuple);
@@ -138,7 +137,8 @@ void TcpProxy::Restore() {
 }
 
 int TcpProxy::connections() const {
-  return impl_->OnIoThread([impl = impl_.get()] { return static_cast<int>(impl->sessions.size()); });
+  return impl_->OnIoThread(
+      [impl = impl_.get()] { return static_cast<int>(impl->sessions.size()); });
 }
 
 std::pair<std::string, std::uint16_t> TcpProxy::HostPortOf(const std::string& url) {

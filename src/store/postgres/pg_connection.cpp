@@ -115,7 +115,8 @@ std::unique_ptr<PgConnection> PgConnection::Start(asio::any_io_executor ex, cons
   std::unique_ptr<PgConnection> conn(new PgConnection(std::move(ex), raw));
   if (PQstatus(raw) == CONNECTION_BAD) conn->Fail("connect");
   // Notices ("already exists, skipping") are not errors; libpq would print them to stderr.
-  PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      raw, [](void*, const char*) {}, nullptr);
   return conn;
 }
 
@@ -281,12 +282,12 @@ asio::awaitable<std::vector<PgResult>> PgConnection::Run(obs::RequestStats& stat
       }
       expected.push_back({Kind::kPrepare, i});
     }
-    int sent = cmd.prepared
-                   ? PQsendQueryPrepared(conn_, name.c_str(), params.size(), params.values.data(),
-                                         params.lengths.data(), params.formats.data(), 1)
-                   : PQsendQueryParams(conn_, sql.c_str(), params.size(), nullptr,
-                                       params.values.data(), params.lengths.data(),
-                                       params.formats.data(), 1);
+    int sent =
+        cmd.prepared
+            ? PQsendQueryPrepared(conn_, name.c_str(), params.size(), params.values.data(),
+                                  params.lengths.data(), params.formats.data(), 1)
+            : PQsendQueryParams(conn_, sql.c_str(), params.size(), nullptr, params.values.data(),
+                                params.lengths.data(), params.formats.data(), 1);
     if (sent == 0) Fail("send");
     expected.push_back({Kind::kExecute, i});
   }

@@ -196,8 +196,8 @@ asio::awaitable<void> PgJobStore::Export(obs::RequestStats& stats, const jobs::J
   chunk_rows = std::max(chunk_rows, 1);
   PgQuery query = BuildExportQuery(filter, order, fields);
   // DECLARE and FETCH cannot take a prepared name; the chunk size is our own integer.
-  std::string declare = "DECLARE " + std::string(kExportCursor) + " NO SCROLL CURSOR FOR " +
-                        query.sql;
+  std::string declare =
+      "DECLARE " + std::string(kExportCursor) + " NO SCROLL CURSOR FOR " + query.sql;
   std::string fetch =
       "FETCH FORWARD " + std::to_string(chunk_rows) + " FROM " + std::string(kExportCursor);
   const PgCommand begin{kExportBegin.name, kExportBegin.sql, nullptr, false};

@@ -15,10 +15,11 @@ constexpr std::string_view kLockAndCreate =
     "  name text NOT NULL,"
     "  applied_at timestamptz NOT NULL DEFAULT now())";
 
-constexpr PgStatement kMigrationApplied{
-    "migration_applied", "SELECT 1 FROM schema_migrations WHERE version = $1::int4"};
+constexpr PgStatement kMigrationApplied{"migration_applied",
+                                        "SELECT 1 FROM schema_migrations WHERE version = $1::int4"};
 constexpr PgStatement kRecordMigration{
-    "record_migration", "INSERT INTO schema_migrations (version, name) VALUES ($1::int4, $2::text)"};
+    "record_migration",
+    "INSERT INTO schema_migrations (version, name) VALUES ($1::int4, $2::text)"};
 
 }  // namespace
 

@@ -131,10 +131,10 @@ asio::awaitable<PgPool::Lease> PgPool::Acquire() {
       }
     }
     if (!abandon.keep) {
-      throw Error(ErrorCode::kUnavailable,
-                  "postgresql: no connection free within " +
-                      std::to_string(options_.acquire_timeout.count()) + " ms (pool of " +
-                      std::to_string(options_.pool_size) + ")");
+      throw Error(ErrorCode::kUnavailable, "postgresql: no connection free within " +
+                                               std::to_string(options_.acquire_timeout.count()) +
+                                               " ms (pool of " +
+                                               std::to_string(options_.pool_size) + ")");
     }
   } else {
     std::lock_guard lock(mu_);

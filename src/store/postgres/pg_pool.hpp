@@ -20,14 +20,14 @@ namespace mljobs::store::postgres {
 
 // A snapshot of the pool for health pages and tests.
 struct PgPoolStats {
-  int size = 0;     // connections open or being opened
-  int in_use = 0;   // leased (including ones being opened for a lease)
+  int size = 0;    // connections open or being opened
+  int in_use = 0;  // leased (including ones being opened for a lease)
   int idle = 0;
   int waiting = 0;  // Acquire calls queued for a connection
   std::uint64_t acquired = 0;
-  std::uint64_t timed_out = 0;    // Acquire gave up after acquire_timeout
-  std::uint64_t recycled = 0;     // replaced for being older than recycle_after
-  std::uint64_t discarded = 0;    // dropped as broken or left mid-statement
+  std::uint64_t timed_out = 0;  // Acquire gave up after acquire_timeout
+  std::uint64_t recycled = 0;   // replaced for being older than recycle_after
+  std::uint64_t discarded = 0;  // dropped as broken or left mid-statement
   std::uint64_t connect_failures = 0;
 };
 
@@ -35,8 +35,7 @@ class PgPool {
  public:
   class Lease {
    public:
-    Lease(PgPool* pool, std::unique_ptr<PgConnection> conn)
-        : pool_(pool), conn_(std::move(conn)) {}
+    Lease(PgPool* pool, std::unique_ptr<PgConnection> conn) : pool_(pool), conn_(std::move(conn)) {}
     Lease(Lease&&) = default;
     Lease& operator=(Lease&&) = delete;
     ~Lease();

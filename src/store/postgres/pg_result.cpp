@@ -64,11 +64,16 @@ std::int64_t PgResult::Int(int row, int col) const {
     return v;
   }
   switch (PQftype(result_.get(), col)) {
-    case kInt8Oid: return static_cast<std::int64_t>(ReadBigEndian(data, 8));
-    case kInt4Oid: return static_cast<std::int32_t>(ReadBigEndian(data, 4));
-    case kInt2Oid: return static_cast<std::int16_t>(ReadBigEndian(data, 2));
-    case kOidOid: return static_cast<std::uint32_t>(ReadBigEndian(data, 4));
-    default: BadType(result_.get(), col, "integer");
+    case kInt8Oid:
+      return static_cast<std::int64_t>(ReadBigEndian(data, 8));
+    case kInt4Oid:
+      return static_cast<std::int32_t>(ReadBigEndian(data, 4));
+    case kInt2Oid:
+      return static_cast<std::int16_t>(ReadBigEndian(data, 2));
+    case kOidOid:
+      return static_cast<std::uint32_t>(ReadBigEndian(data, 4));
+    default:
+      BadType(result_.get(), col, "integer");
   }
 }
 
@@ -76,13 +81,16 @@ double PgResult::Double(int row, int col) const {
   const char* data = PQgetvalue(result_.get(), row, col);
   if (PQfformat(result_.get(), col) == 0) return std::strtod(data, nullptr);
   switch (PQftype(result_.get(), col)) {
-    case kFloat8Oid: return std::bit_cast<double>(ReadBigEndian(data, 8));
+    case kFloat8Oid:
+      return std::bit_cast<double>(ReadBigEndian(data, 8));
     case kFloat4Oid:
       return std::bit_cast<float>(static_cast<std::uint32_t>(ReadBigEndian(data, 4)));
     case kInt8Oid:
     case kInt4Oid:
-    case kInt2Oid: return static_cast<double>(Int(row, col));
-    default: BadType(result_.get(), col, "float");
+    case kInt2Oid:
+      return static_cast<double>(Int(row, col));
+    default:
+      BadType(result_.get(), col, "float");
   }
 }
 
@@ -91,8 +99,7 @@ jobs::Micros PgResult::Timestamp(int row, int col) const {
   if (PQfformat(result_.get(), col) != 1 || (type != kTimestamptzOid && type != kTimestampOid)) {
     BadType(result_.get(), col, "binary timestamptz");
   }
-  auto pg_micros =
-      static_cast<std::int64_t>(ReadBigEndian(PQgetvalue(result_.get(), row, col), 8));
+  auto pg_micros = static_cast<std::int64_t>(ReadBigEndian(PQgetvalue(result_.get(), row, col), 8));
   return pg_micros + kPgEpochOffsetMicros;
 }
 

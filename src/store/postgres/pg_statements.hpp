@@ -13,8 +13,8 @@ struct PgStatement {
 
 // Every column but the heavy ones (input_text, metadata). Binary results: the uuids are
 // read as text.
-#define MLJOBS_PG_LIGHT_COLUMNS                                                              \
-  "id, job_uuid::text AS job_uuid, owner, model, status, priority, result_label, "           \
+#define MLJOBS_PG_LIGHT_COLUMNS                                                                \
+  "id, job_uuid::text AS job_uuid, owner, model, status, priority, result_label, "             \
   "result_score, error, attempts, max_attempts, run_after, lease_token::text AS lease_token, " \
   "lease_expires_at, worker, created_at, started_at, completed_at, updated_at"
 #define MLJOBS_PG_ALL_COLUMNS MLJOBS_PG_LIGHT_COLUMNS ", input_text, metadata"
