@@ -142,8 +142,7 @@ TEST_F(SqliteStoreTest, ABusyWriterLockIsUnavailableWhileReadsGoOn) {
   // Another process holds the write lock, with an uncommitted row.
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open(database_->sqlite_path().c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other,
-                         "BEGIN IMMEDIATE; UPDATE ml_jobs SET model = 'changed'; ", nullptr,
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; UPDATE ml_jobs SET model = 'changed'; ", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
 
@@ -235,16 +234,14 @@ TEST_F(SqliteStoreTest, EveryStatementIsRecordedUnderItsName) {
   jobs::ExportSink sink = [](std::span<const jobs::Job>) -> asio::awaitable<bool> {
     co_return true;
   };
-  RunSync(io_, store->Export(stats, {}, jobs::SortOrder::kDesc, jobs::FieldSet::Light(), 2,
-                             sink));
+  RunSync(io_, store->Export(stats, {}, jobs::SortOrder::kDesc, jobs::FieldSet::Light(), 2, sink));
   // insert, batch, get, cancel, cancel + lookup, list, count, estimate, secret, ping,
   // two export chunks (2 + 1 rows).
   EXPECT_EQ(stats.statements(), 13);
   auto totals = obs::StatementRegistry::Global().Totals();
   for (const char* name :
        {"insert_job", "insert_jobs_batch", "get_job", "cancel_job", "cancel_job_lookup",
-        "list_jobs", "count_jobs", "estimate_jobs", "server_secret", "ping",
-        "export_jobs_chunk"}) {
+        "list_jobs", "count_jobs", "estimate_jobs", "server_secret", "ping", "export_jobs_chunk"}) {
     EXPECT_TRUE(totals.contains(name)) << name;
   }
   EXPECT_EQ(totals["insert_jobs_batch"].rows - batch_rows_before, 2u);

@@ -117,8 +117,8 @@ class StoreContractTest : public testing::StoreTest {
     std::map<std::string, std::int64_t> ids = IdsByUuid();
     std::vector<Row> rows;
     for (const NewJob& job : jobs) {
-      Row row{job.uuid, ids.at(job.uuid), job.created_at, job.model, job.owner,
-              JobStatus::kPending};
+      Row row{job.uuid,  ids.at(job.uuid), job.created_at,
+              job.model, job.owner,        JobStatus::kPending};
       row.status = static_cast<JobStatus>(row.id % 5);
       rows.push_back(row);
     }
@@ -131,9 +131,8 @@ class StoreContractTest : public testing::StoreTest {
   }
 
   static bool Matches(const Row& row, const JobFilter& filter) {
-    if (!filter.statuses.empty() &&
-        std::find(filter.statuses.begin(), filter.statuses.end(), row.status) ==
-            filter.statuses.end()) {
+    if (!filter.statuses.empty() && std::find(filter.statuses.begin(), filter.statuses.end(),
+                                              row.status) == filter.statuses.end()) {
       return false;
     }
     if (filter.model && row.model != *filter.model) return false;
@@ -311,9 +310,9 @@ TEST_P(StoreContractTest, PagingWhileJobsAreInsertedNeverRepeatsOrSkipsAnOldJob)
         // Also a job on exactly the cursor's created_at, which sorts on either side of the
         // cursor by id: the case a created_at-only cursor gets wrong.
         obs::RequestStats stats2;
-        co_await store().Insert(stats2, MakeJob(first_new + 50'000 + static_cast<long long>(
-                                                                         seen.size()),
-                                                query.after->created_at));
+        co_await store().Insert(stats2,
+                                MakeJob(first_new + 50'000 + static_cast<long long>(seen.size()),
+                                        query.after->created_at));
         // Let the writer land at least one insert between pages.
         const long long mark = inserted;
         while (inserted == mark && !writer_stopped) {
@@ -445,8 +444,8 @@ TEST_P(StoreContractTest, CancelOutcomes) {
              MakeJob(3, kBase + 3, "m", "alice")});
   database().Query("UPDATE ml_jobs SET status = 'running' WHERE job_uuid = '" + Uuid(2) + "'");
   database().Query(
-      "UPDATE ml_jobs SET status = 'completed', result_label = 'ok' WHERE job_uuid = '" +
-      Uuid(3) + "'");
+      "UPDATE ml_jobs SET status = 'completed', result_label = 'ok' WHERE job_uuid = '" + Uuid(3) +
+      "'");
   const Micros now = kBase + 1'000'000;
 
   obs::RequestStats pending_stats;
@@ -561,8 +560,8 @@ TEST_P(StoreContractTest, ExactCountMatches) {
   filters[6].model = "model-1";
   filters[6].created_before = kTie + 1;
   for (const JobFilter& filter : filters) {
-    std::int64_t expected = std::count_if(
-        rows.begin(), rows.end(), [&](const Row& row) { return Matches(row, filter); });
+    std::int64_t expected = std::count_if(rows.begin(), rows.end(),
+                                          [&](const Row& row) { return Matches(row, filter); });
     EXPECT_EQ(CountExact(filter), expected);
   }
   JobFilter none;
@@ -706,8 +705,7 @@ TEST_P(StoreContractTest, ServerSecretIsStableAndPingWorks) {
 
 TEST_P(StoreContractTest, BackendNamesItself) { EXPECT_EQ(store().Backend(), GetParam()); }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest,
-                         ::testing::Values("sqlite", "postgresql"),
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgresql"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });

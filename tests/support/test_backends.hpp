@@ -3,8 +3,9 @@
 // store, HTTP and CLI tests all use it. Call from the test's thread.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,8 +58,8 @@ class TestDatabase {
   std::string backend_;
   std::string url_;
   std::string sqlite_path_;
-  std::string sqlite_dir_;    // removed on destruction
-  std::string pg_server_url_; // where the database was created, to drop it from
+  std::string sqlite_dir_;     // removed on destruction
+  std::string pg_server_url_;  // where the database was created, to drop it from
   std::string pg_database_;
 };
 

@@ -132,9 +132,8 @@ std::unique_ptr<Connection> Connection::Open(const std::string& path, Role role,
   }
   sqlite3* db = nullptr;
   // NOMUTEX: a connection is only ever used by one thread at a time.
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<Connection> connection(new Connection(db));
   if (rc != SQLITE_OK) {
     throw Error(ErrorCode::kUnavailable, "sqlite: cannot open " + path + ": " +

@@ -40,8 +40,8 @@ void ThrowSqliteError(sqlite3* db, int rc, std::string_view what) {
   message += what;
   message += ": ";
   // The connection's message describes the last failed call only when it failed with rc.
-  message += db != nullptr && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db)
-                                                                  : sqlite3_errstr(rc);
+  message +=
+      db != nullptr && sqlite3_extended_errcode(db) == rc ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   message += " (" + std::to_string(rc) + ")";
   throw Error(CodeFor(rc), std::move(message));
 }

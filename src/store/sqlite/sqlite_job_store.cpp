@@ -350,9 +350,9 @@ asio::awaitable<jobs::CountResult> SqliteJobStore::Count(obs::RequestStats& stat
 }
 
 asio::awaitable<void> SqliteJobStore::Export(obs::RequestStats& stats,
-                                             const jobs::JobFilter& filter,
-                                             jobs::SortOrder order, jobs::FieldSet fields,
-                                             int chunk_rows, const jobs::ExportSink& sink) {
+                                             const jobs::JobFilter& filter, jobs::SortOrder order,
+                                             jobs::FieldSet fields, int chunk_rows,
+                                             const jobs::ExportSink& sink) {
   CheckPositive(chunk_rows, "chunk_rows");
   const HeavyColumns heavy = HeavyColumns::For(fields);
   // Keyset chunks, each a short read of its own: no transaction or cursor stays open while
@@ -361,8 +361,7 @@ asio::awaitable<void> SqliteJobStore::Export(obs::RequestStats& stats,
   std::optional<jobs::Position> after;
   while (true) {
     jobs::Page chunk = co_await OnReader([&](Connection& connection) {
-      return ReadPage(connection, stats, kExportJobsChunk, filter, order, after, chunk_rows,
-                      heavy);
+      return ReadPage(connection, stats, kExportJobsChunk, filter, order, after, chunk_rows, heavy);
     });
     if (chunk.jobs.empty()) co_return;
     after = jobs::Position{chunk.jobs.back().created_at, chunk.jobs.back().id};

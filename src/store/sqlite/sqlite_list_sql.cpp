@@ -9,8 +9,8 @@
 namespace mljobs::store::sqlite {
 namespace {
 
-constexpr std::array<const char*, jobs::kStatusCount> kStatusParams = {":s0", ":s1", ":s2",
-                                                                        ":s3", ":s4"};
+constexpr std::array<const char*, jobs::kStatusCount> kStatusParams = {":s0", ":s1", ":s2", ":s3",
+                                                                       ":s4"};
 
 void CheckStatuses(const jobs::JobFilter& filter) {
   if (filter.statuses.size() > kStatusParams.size()) {

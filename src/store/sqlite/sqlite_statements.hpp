@@ -33,40 +33,40 @@ consteval auto MakeSql(std::string_view name, const char (&... parts)[N]) {
 }
 
 // One statement (autocommit): RETURNING hands back the stored row with its id.
-inline constexpr auto kInsertJob = MakeSql(
-    "insert_job",
-    "INSERT INTO ml_jobs (job_uuid, owner, model, input_text, status, priority, metadata, "
-    "max_attempts, run_after, created_at, updated_at) "
-    "VALUES (:uuid, :owner, :model, :input_text, 'pending', :priority, :metadata, "
-    ":max_attempts, :created_at, :created_at, :created_at) RETURNING ",
-    kLightColumns, ", input_text, metadata");
+inline constexpr auto kInsertJob =
+    MakeSql("insert_job",
+            "INSERT INTO ml_jobs (job_uuid, owner, model, input_text, status, priority, metadata, "
+            "max_attempts, run_after, created_at, updated_at) "
+            "VALUES (:uuid, :owner, :model, :input_text, 'pending', :priority, :metadata, "
+            ":max_attempts, :created_at, :created_at, :created_at) RETURNING ",
+            kLightColumns, ", input_text, metadata");
 
 // Executed once per row inside one transaction (see SqliteJobStore::InsertBatch).
-inline constexpr auto kInsertJobsBatch = MakeSql(
-    "insert_jobs_batch",
-    "INSERT INTO ml_jobs (job_uuid, owner, model, input_text, status, priority, metadata, "
-    "max_attempts, run_after, created_at, updated_at) "
-    "VALUES (:uuid, :owner, :model, :input_text, 'pending', :priority, :metadata, "
-    ":max_attempts, :created_at, :created_at, :created_at)");
+inline constexpr auto kInsertJobsBatch =
+    MakeSql("insert_jobs_batch",
+            "INSERT INTO ml_jobs (job_uuid, owner, model, input_text, status, priority, metadata, "
+            "max_attempts, run_after, created_at, updated_at) "
+            "VALUES (:uuid, :owner, :model, :input_text, 'pending', :priority, :metadata, "
+            ":max_attempts, :created_at, :created_at, :created_at)");
 
 // `:owner IS NULL` lets one statement serve both the admin (any owner) and a user.
-inline constexpr auto kGetJob = MakeSql(
-    "get_job", "SELECT ", kLightColumns,
-    ", input_text, metadata FROM ml_jobs "
-    "WHERE job_uuid = :uuid AND (:owner IS NULL OR owner = :owner)");
+inline constexpr auto kGetJob =
+    MakeSql("get_job", "SELECT ", kLightColumns,
+            ", input_text, metadata FROM ml_jobs "
+            "WHERE job_uuid = :uuid AND (:owner IS NULL OR owner = :owner)");
 
-inline constexpr auto kCancelJob = MakeSql(
-    "cancel_job",
-    "UPDATE ml_jobs SET status = 'cancelled', completed_at = :now, updated_at = :now "
-    "WHERE job_uuid = :uuid AND (:owner IS NULL OR owner = :owner) "
-    "AND status IN ('pending', 'running') RETURNING ",
-    kLightColumns, ", input_text, metadata");
+inline constexpr auto kCancelJob =
+    MakeSql("cancel_job",
+            "UPDATE ml_jobs SET status = 'cancelled', completed_at = :now, updated_at = :now "
+            "WHERE job_uuid = :uuid AND (:owner IS NULL OR owner = :owner) "
+            "AND status IN ('pending', 'running') RETURNING ",
+            kLightColumns, ", input_text, metadata");
 
 // Run only when kCancelJob changed nothing: tells "not found" from "already finished".
-inline constexpr auto kCancelLookup = MakeSql(
-    "cancel_job_lookup", "SELECT ", kLightColumns,
-    ", input_text, metadata FROM ml_jobs "
-    "WHERE job_uuid = :uuid AND (:owner IS NULL OR owner = :owner)");
+inline constexpr auto kCancelLookup =
+    MakeSql("cancel_job_lookup", "SELECT ", kLightColumns,
+            ", input_text, metadata FROM ml_jobs "
+            "WHERE job_uuid = :uuid AND (:owner IS NULL OR owner = :owner)");
 
 inline constexpr auto kServerSecret =
     MakeSql("server_secret", "SELECT value FROM mljobs_meta WHERE key = 'server_secret'");
@@ -76,31 +76,31 @@ inline constexpr auto kPing = MakeSql("ping", "SELECT 1");
 // Inputs of the estimated count (see SqliteJobStore::Count), each an index seek: the first
 // and last id in the created_at range, and the statistics ANALYZE keeps for the indexes an
 // equality filter would use ("rows avg-rows-per-value ..."; NULL before ANALYZE saw rows).
-inline constexpr auto kEstimateJobs = MakeSql(
-    "estimate_jobs",
-    "SELECT (SELECT id FROM ml_jobs WHERE created_at >= :after "
-    "ORDER BY created_at, id LIMIT 1), "
-    "(SELECT id FROM ml_jobs WHERE created_at < :before "
-    "ORDER BY created_at DESC, id DESC LIMIT 1), "
-    "(SELECT stat FROM sqlite_stat1 WHERE tbl = 'ml_jobs' "
-    "AND idx = 'ml_jobs_status_created_idx'), "
-    "(SELECT stat FROM sqlite_stat1 WHERE tbl = 'ml_jobs' "
-    "AND idx = 'ml_jobs_model_created_idx'), "
-    "(SELECT stat FROM sqlite_stat1 WHERE tbl = 'ml_jobs' "
-    "AND idx = 'ml_jobs_owner_created_idx')");
+inline constexpr auto kEstimateJobs =
+    MakeSql("estimate_jobs",
+            "SELECT (SELECT id FROM ml_jobs WHERE created_at >= :after "
+            "ORDER BY created_at, id LIMIT 1), "
+            "(SELECT id FROM ml_jobs WHERE created_at < :before "
+            "ORDER BY created_at DESC, id DESC LIMIT 1), "
+            "(SELECT stat FROM sqlite_stat1 WHERE tbl = 'ml_jobs' "
+            "AND idx = 'ml_jobs_status_created_idx'), "
+            "(SELECT stat FROM sqlite_stat1 WHERE tbl = 'ml_jobs' "
+            "AND idx = 'ml_jobs_model_created_idx'), "
+            "(SELECT stat FROM sqlite_stat1 WHERE tbl = 'ml_jobs' "
+            "AND idx = 'ml_jobs_owner_created_idx')");
 
-inline constexpr auto kCreateSchemaMigrations = MakeSql(
-    "create_schema_migrations",
-    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-    "name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+inline constexpr auto kCreateSchemaMigrations =
+    MakeSql("create_schema_migrations",
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+            "name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
 
 inline constexpr auto kMigrationApplied =
     MakeSql("migration_applied", "SELECT 1 FROM schema_migrations WHERE version = :version");
 
-inline constexpr auto kRecordMigration = MakeSql(
-    "record_migration",
-    "INSERT INTO schema_migrations (version, name, applied_at) "
-    "VALUES (:version, :name, :applied_at)");
+inline constexpr auto kRecordMigration =
+    MakeSql("record_migration",
+            "INSERT INTO schema_migrations (version, name, applied_at) "
+            "VALUES (:version, :name, :applied_at)");
 
 // Names of the statements built per shape in sqlite_list_sql.cpp.
 inline constexpr std::string_view kListJobs = "list_jobs";
