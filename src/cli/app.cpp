@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_future.hpp>
+#include <iostream>
 #include <thread>
 #include <vector>
 
@@ -80,9 +81,18 @@ void App::Stop() {
   while (!m.io.stopped() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  const bool forced = !m.io.stopped();
   m.io.stop();
   for (auto& t : m.threads) t.join();
   m.threads.clear();
+  if (forced) {
+    // Coroutines still suspended (a stream to a stalled client, say) are destroyed with the
+    // io_context, and their locals may point into the store and service: keep those
+    // alive for the rest of the process rather than risk a use-after-free at shutdown.
+    std::cerr << "mljobs: requests still running after 5 s; stopped them" << std::endl;
+    (void)m.service.release();
+    (void)m.store.release();
+  }
   m.server.reset();
   m.service.reset();
   m.store.reset();
