@@ -291,6 +291,26 @@ TEST_F(PgPoolTest, PreparedStatementsArePreparedAgainOnAFreshConnection) {
   EXPECT_EQ(second.second, 1);
 }
 
+TEST_F(PgPoolTest, PreparedStatementsPerConnectionAreBounded) {
+  PgPool pool(db_->url(), io_.get_executor(), StoreOptions{});
+  constexpr std::size_t kShapes = PgConnection::kMaxPrepared + 25;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < kShapes; ++i) names.push_back("shape_" + std::to_string(i));
+  Run([&]() -> asio::awaitable<void> {
+    auto conn = co_await pool.Acquire();
+    for (int round = 0; round < 2; ++round) {
+      for (const std::string& name : names) {
+        PgResult r = co_await conn->Run(stats_, PgCommand{name, "SELECT 7"});
+        EXPECT_EQ(r.Int(0, 0), 7);
+      }
+    }
+    EXPECT_EQ(conn->PreparedCount(), PgConnection::kMaxPrepared);
+    PgResult held = co_await conn->Run(
+        stats_, PgCommand{"held", "SELECT count(*) FROM pg_prepared_statements", nullptr, false});
+    EXPECT_EQ(held.Int(0, 0), static_cast<std::int64_t>(PgConnection::kMaxPrepared));
+  }());
+}
+
 TEST_F(PgPoolTest, StatementErrorsLeaveTheConnectionUsable) {
   StoreOptions options;
   options.pool_size = 1;

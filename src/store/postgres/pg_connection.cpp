@@ -222,8 +222,9 @@ asio::awaitable<void> PgConnection::WaitRead() {
 }
 
 asio::awaitable<void> PgConnection::Flush() {
-  // Waiting only for writability cannot deadlock here: the server answers a pipeline
-  // at its sync, so it sends nothing we must read while our bytes are still going out.
+  // Waiting only for writability cannot deadlock here: while our bytes are still going
+  // out, the server has only small replies to send (parse/bind acknowledgements); every
+  // pipeline puts its one large input or large result in its last command.
   while (true) {
     int rc = PQflush(conn_);
     if (rc == 0) co_return;
@@ -264,8 +265,8 @@ asio::awaitable<std::vector<PgResult>> PgConnection::Run(obs::RequestStats& stat
   for (std::size_t i = 0; i < commands.size(); ++i) {
     const PgCommand& cmd = commands[i];
     ParamArrays params(cmd.params);
+    // libpq wants NUL-terminated text; the SQL is copied only when it is sent.
     std::string name(cmd.name);
-    std::string sql(cmd.sql);
     if (cmd.prepared && !TouchPrepared(name) && preparing.insert(cmd.name).second) {
       while (prepared_index_.size() + preparing.size() > kMaxPrepared) {
         std::string victim = "DEALLOCATE \"" + prepared_lru_.back() + "\"";
@@ -277,17 +278,18 @@ asio::awaitable<std::vector<PgResult>> PgConnection::Run(obs::RequestStats& stat
         }
         expected.push_back({Kind::kDeallocate, i});
       }
-      if (PQsendPrepare(conn_, name.c_str(), sql.c_str(), params.size(), nullptr) == 0) {
+      if (PQsendPrepare(conn_, name.c_str(), std::string(cmd.sql).c_str(), params.size(),
+                        nullptr) == 0) {
         Fail("send");
       }
       expected.push_back({Kind::kPrepare, i});
     }
-    int sent =
-        cmd.prepared
-            ? PQsendQueryPrepared(conn_, name.c_str(), params.size(), params.values.data(),
-                                  params.lengths.data(), params.formats.data(), 1)
-            : PQsendQueryParams(conn_, sql.c_str(), params.size(), nullptr, params.values.data(),
-                                params.lengths.data(), params.formats.data(), 1);
+    int sent = cmd.prepared
+                   ? PQsendQueryPrepared(conn_, name.c_str(), params.size(), params.values.data(),
+                                         params.lengths.data(), params.formats.data(), 1)
+                   : PQsendQueryParams(conn_, std::string(cmd.sql).c_str(), params.size(), nullptr,
+                                       params.values.data(), params.lengths.data(),
+                                       params.formats.data(), 1);
     if (sent == 0) Fail("send");
     expected.push_back({Kind::kExecute, i});
   }

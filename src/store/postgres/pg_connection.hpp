@@ -70,6 +70,10 @@ class PgConnection {
   // Prepared statements this connection holds (names).
   std::size_t PreparedCount() const { return prepared_index_.size(); }
 
+  // Bound on prepared statements per connection (list shapes are many); the least
+  // recently used one is deallocated when a new one would exceed it.
+  static constexpr std::size_t kMaxPrepared = 200;
+
  private:
   // The URL's host name resolved: one `host` entry per address, `hostaddr` parallel.
   struct Hosts {
@@ -90,10 +94,6 @@ class PgConnection {
   [[noreturn]] void Fail(std::string_view what);
   // Marks `name` most recently used; false when it is not prepared here.
   bool TouchPrepared(std::string_view name);
-
-  // Bound on prepared statements per connection (list shapes are many); the least
-  // recently used one is deallocated when a new one would exceed it.
-  static constexpr std::size_t kMaxPrepared = 200;
 
   PGconn* conn_;
   // Non-owning: libpq owns the fd, so it is release()d, never closed, by Asio.

@@ -17,7 +17,8 @@ namespace asio = boost::asio;
 
 class PgJobStore final : public jobs::JobStore {
  public:
-  // Connects lazily. Must be destroyed before the io_context behind `ex`.
+  // Connects lazily. Must outlive every call in flight, and be destroyed before the
+  // io_context behind `ex`.
   PgJobStore(std::string url, asio::any_io_executor ex, const StoreOptions& options);
 
   std::string_view Backend() const override { return "postgresql"; }

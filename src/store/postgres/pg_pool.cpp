@@ -144,7 +144,7 @@ asio::awaitable<PgPool::Lease> PgPool::Acquire() {
   // A reserved slot: open a connection on it.
   try {
     granted = co_await Open();
-  } catch (const Error&) {
+  } catch (...) {
     std::unique_ptr<PgConnection> none;
     std::lock_guard lock(mu_);
     ++counters_.connect_failures;
