@@ -213,7 +213,7 @@ TEST_F(SqlitePlanTest, PointStatementsUseTheUuidIndex) {
   ExpectUsesIndex(store::sqlite::kCancelLookup.sql(), "ml_jobs_job_uuid_key");
 }
 
-TEST_F(SqlitePlanTest, CountsAndTheEstimateReadIndexesOnly) {
+TEST_F(SqlitePlanTest, CountsReadIndexesOnly) {
   LoadSkewedDataAndAnalyze();
   JobFilter by_status;
   by_status.statuses = {JobStatus::kPending, JobStatus::kRunning};
@@ -222,7 +222,32 @@ TEST_F(SqlitePlanTest, CountsAndTheEstimateReadIndexesOnly) {
   by_model.model = "rare-model";
   ExpectUsesIndex(store::sqlite::CountSql(by_model), "ml_jobs_model_created_idx");
   ExpectUsesIndex(store::sqlite::CountSql(JobFilter{}), "ml_jobs_");
-  ExpectUsesIndex(store::sqlite::kEstimateJobs.sql(), "ml_jobs_created_idx");
+}
+
+TEST_F(SqlitePlanTest, TheEstimateReadsRowsByPrimaryKeyOnly) {
+  LoadSkewedDataAndAnalyze();
+  JobFilter by_status_and_model;
+  by_status_and_model.statuses = {JobStatus::kCompleted};
+  by_status_and_model.model = "rare-model";
+  JobFilter by_range;
+  by_range.created_after = 1'700'000'000'000'000;
+  by_range.created_before = 1'700'000'010'000'000;
+  by_range.statuses = {JobStatus::kPending, JobStatus::kRunning};
+  JobFilter by_owner_since;
+  by_owner_since.owner = "rare-owner";
+  by_owner_since.created_after = 1'700'000'000'000'000;
+  for (const JobFilter& filter : {JobFilter{}, by_status_and_model, by_range, by_owner_since}) {
+    const std::string sql = store::sqlite::EstimateSql(filter);
+    const std::vector<std::string> plan = Plan(sql);
+    SCOPED_TRACE(sql + Joined(plan));
+    int lookups = 0;
+    for (const std::string& line : plan) {
+      if (line.find(" ml_jobs") == std::string::npos) continue;
+      EXPECT_TRUE(line.starts_with("SEARCH ml_jobs")) << "a scan: " << line;
+      if (line.find("USING INTEGER PRIMARY KEY (rowid=?)") != std::string::npos) ++lookups;
+    }
+    EXPECT_EQ(lookups, 1);
+  }
 }
 
 }  // namespace

@@ -182,36 +182,41 @@ TEST_F(SqliteStoreTest, ConcurrentWritesAreSerialisedAndAllLand) {
   EXPECT_EQ(RunSync(io_, store->Count(count_stats, {}, false)).total, kWriters);
 }
 
-TEST_F(SqliteStoreTest, EstimateUsesTheIdSpanAndTheStatisticsOnceAnalyzed) {
+TEST_F(SqliteStoreTest, EstimateIsExactForASmallSpanAndSampledBeyond) {
   std::unique_ptr<jobs::JobStore> store = Open(database_->sqlite_path());
   RunSync(io_, store->Migrate());
   std::vector<jobs::NewJob> jobs;
-  for (int n = 0; n < 1000; ++n) jobs.push_back(MakeJob(n, n % 4 == 0 ? "a" : "b"));
+  for (int n = 0; n < 20'000; ++n) jobs.push_back(MakeJob(n, n % 4 == 0 ? "a" : "b"));
   obs::RequestStats stats;
-  RunSync(io_, store->InsertBatch(stats, jobs));
+  auto estimate = [&](const jobs::JobFilter& filter) {
+    jobs::CountResult count = RunSync(io_, store->Count(stats, filter, true));
+    EXPECT_TRUE(count.is_estimate);
+    return count.total;
+  };
   jobs::JobFilter by_model;
   by_model.model = "a";
 
-  // Without a filter: max(id) - min(id) + 1, exact while nothing was deleted.
-  jobs::CountResult all = RunSync(io_, store->Count(stats, {}, true));
-  EXPECT_TRUE(all.is_estimate);
-  EXPECT_EQ(all.total, 1000);
-  // A filter before ANALYZE saw any rows: no statistics, so the exact count.
-  jobs::CountResult before = RunSync(io_, store->Count(stats, by_model, true));
-  EXPECT_TRUE(before.is_estimate);
-  EXPECT_EQ(before.total, 250);
+  EXPECT_EQ(estimate({}), 0);
+  // 1,000 rows: a span within the sample is read whole, so every estimate is exact.
+  RunSync(io_, store->InsertBatch(stats, std::span(jobs).first(1000)));
+  EXPECT_EQ(estimate({}), 1000);
+  EXPECT_EQ(estimate(by_model), 250);
 
-  // Migrate refreshes the statistics: two models, 500 rows each on average.
-  RunSync(io_, store->Migrate());
-  jobs::CountResult after = RunSync(io_, store->Count(stats, by_model, true));
-  EXPECT_TRUE(after.is_estimate);
-  EXPECT_EQ(after.total, 500);
-
-  // A created_at range: the id span of the rows in it.
+  RunSync(io_, store->InsertBatch(stats, std::span(jobs).subspan(1000)));
+  // Every sampled id exists, so without a filter the sample says: all of the span.
+  EXPECT_EQ(estimate({}), 20'000);
+  // A quarter of the rows, sampled: 5,000 give or take; the bound is 8 standard errors
+  // (sqrt(0.25 * 0.75 / 2000) * 20,000 = 194), so a false failure is beyond unlikely.
+  const std::int64_t sampled = estimate(by_model);
+  EXPECT_GT(sampled, 5000 - 8 * 194);
+  EXPECT_LT(sampled, 5000 + 8 * 194);
+  // A created_at range narrows the span to the range's ids: 1,500 of them, read whole.
   jobs::JobFilter range;
-  range.created_after = jobs[100].created_at;
-  range.created_before = jobs[300].created_at;
-  EXPECT_EQ(RunSync(io_, store->Count(stats, range, true)).total, 200);
+  range.created_after = jobs[5000].created_at;
+  range.created_before = jobs[6500].created_at;
+  EXPECT_EQ(estimate(range), 1500);
+  range.model = "a";
+  EXPECT_EQ(estimate(range), 375);
 }
 
 TEST_F(SqliteStoreTest, EveryStatementIsRecordedUnderItsName) {

@@ -21,8 +21,6 @@ constexpr const char* kConnectionPragmas =
     "PRAGMA mmap_size = 268435456;"
     "PRAGMA temp_store = MEMORY;";
 
-// ANALYZE reads about this many rows per index, so it stays cheap at any table size.
-constexpr const char* kWriterPragmas = "PRAGMA analysis_limit = 1000;";
 // A reader never writes, even by mistake.
 constexpr const char* kReaderPragmas = "PRAGMA query_only = ON;";
 
@@ -143,7 +141,7 @@ std::unique_ptr<Connection> Connection::Open(const std::string& path, Role role,
   sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
   try {
     connection->Exec(kConnectionPragmas);
-    connection->Exec(role == Role::kWriter ? kWriterPragmas : kReaderPragmas);
+    if (role == Role::kReader) connection->Exec(kReaderPragmas);
   } catch (const Error& e) {
     // A file that opens but is not a usable database: the caller cannot be served now.
     throw Error(ErrorCode::kUnavailable, "sqlite: cannot use " + path + ": " + e.what());

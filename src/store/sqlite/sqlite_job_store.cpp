@@ -5,8 +5,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cmath>
-#include <limits>
-#include <sstream>
 
 #include "common/error.hpp"
 #include "store/sqlite/sqlite_job_row.hpp"
@@ -81,17 +79,6 @@ std::optional<jobs::Job> ReadOptionalJob(Statement& statement) {
   return ReadJob(statement, HeavyColumns::All());
 }
 
-// Selectivity of an equality on the leading column of an index, from its sqlite_stat1 row
-// "rows avg-rows-per-value ...": avg / rows. nullopt when ANALYZE has not seen rows yet.
-std::optional<double> EqualitySelectivity(const std::optional<std::string>& stat) {
-  if (!stat) return std::nullopt;
-  std::istringstream in(*stat);
-  double rows = 0;
-  double per_value = 0;
-  if (!(in >> rows >> per_value) || rows <= 0) return std::nullopt;
-  return std::min(1.0, per_value / rows);
-}
-
 void CheckPositive(int value, const char* what) {
   if (value < 1) throw Error(ErrorCode::kInvalidArgument, std::string(what) + " must be >= 1");
 }
@@ -107,16 +94,6 @@ SqliteJobStore::SqliteJobStore(std::string path, const StoreOptions& options)
 SqliteJobStore::~SqliteJobStore() {
   reader_threads_.join();
   writer_thread_.join();
-  if (writer_) {
-    // SQLite's advice for a connection about to close: refresh statistics that went stale
-    // (bounded by analysis_limit), so the next process plans and estimates with them.
-    // 0x10000: every table, not only those this connection's queries planned with.
-    try {
-      writer_->Exec("PRAGMA optimize = 0x10002");
-    } catch (const Error&) {
-      // Closing anyway; stale statistics only make estimates coarser.
-    }
-  }
 }
 
 template <typename Fn>
@@ -290,62 +267,32 @@ asio::awaitable<jobs::Page> SqliteJobStore::List(obs::RequestStats& stats,
 asio::awaitable<jobs::CountResult> SqliteJobStore::Count(obs::RequestStats& stats,
                                                          const jobs::JobFilter& filter,
                                                          bool estimated) {
-  auto exact = [&](Connection& connection) {
-    StatementTimer timer(stats, kCountJobs);
-    Statement statement = connection.Prepare(CountSql(filter));
-    BindCount(statement, filter);
-    statement.Step();
-    std::int64_t total = statement.Int64(0);
-    timer.Done(1);
-    return total;
-  };
-  if (!estimated) co_return jobs::CountResult{co_await OnReader(exact), false};
-
-  // The estimate, from one statement of index seeks (kEstimateJobs), never a scan:
-  //  - rows in the created_at range ~ the id span from the range's oldest row to its newest
-  //    (ids grow in insertion order, and jobs are inserted at their created_at); without a
-  //    range, max(id) - min(id) + 1. Exact until rows are deleted (archived), then high.
-  //  - times, per equality filter, the selectivity ANALYZE recorded in sqlite_stat1 for the
-  //    index led by that column (average rows per value / rows; for statuses, times how
-  //    many were asked), which is what SQLite's planner itself assumes: an average, blind to
-  //    skew between values.
-  //  - when ANALYZE has not yet seen rows for an index the filter needs (a young table),
-  //    there is no selectivity to use; the exact COUNT, cheap at that size, is the estimate.
-  // Migrate runs ANALYZE and closing the store runs PRAGMA optimize, both bounded by
-  // analysis_limit, so statistics exist and follow the table's growth.
-  co_return co_await OnReader([&](Connection& connection) -> jobs::CountResult {
-    std::optional<std::int64_t> first;
-    std::optional<std::int64_t> last;
-    std::optional<double> selectivity = 1.0;
-    {
-      StatementTimer timer(stats, kEstimateJobs.name);
-      Statement statement = connection.Prepare(kEstimateJobs.sql());
-      statement.BindInt64(":after",
-                          filter.created_after.value_or(std::numeric_limits<jobs::Micros>::min()));
-      statement.BindInt64(":before",
-                          filter.created_before.value_or(std::numeric_limits<jobs::Micros>::max()));
+  if (!estimated) {
+    co_return co_await OnReader([&](Connection& connection) {
+      StatementTimer timer(stats, kCountJobs);
+      Statement statement = connection.Prepare(CountSql(filter));
+      BindCount(statement, filter);
       statement.Step();
-      first = statement.OptionalInt64(0);
-      last = statement.OptionalInt64(1);
-      auto multiply = [&](std::optional<double> factor, double times) {
-        if (selectivity && factor) {
-          selectivity = std::min(1.0, *selectivity * std::min(1.0, *factor * times));
-        } else {
-          selectivity = std::nullopt;
-        }
-      };
-      if (!filter.statuses.empty()) {
-        multiply(EqualitySelectivity(statement.OptionalText(2)),
-                 static_cast<double>(filter.statuses.size()));
-      }
-      if (filter.model) multiply(EqualitySelectivity(statement.OptionalText(3)), 1);
-      if (filter.owner) multiply(EqualitySelectivity(statement.OptionalText(4)), 1);
+      jobs::CountResult count{statement.Int64(0), false};
       timer.Done(1);
-    }
-    if (!selectivity) return {exact(connection), true};
-    std::int64_t span = first && last && *last >= *first ? *last - *first + 1 : 0;
-    return {static_cast<std::int64_t>(std::llround(static_cast<double>(span) * *selectivity)),
-            true};
+      return count;
+    });
+  }
+  // A random sample of rows read by primary key (see EstimateSql): no scan, and no reliance
+  // on ANALYZE statistics, which SQLite does not keep per value (no STAT4 here).
+  co_return co_await OnReader([&](Connection& connection) {
+    StatementTimer timer(stats, kEstimateJobs);
+    Statement statement = connection.Prepare(EstimateSql(filter));
+    BindEstimate(statement, filter);
+    statement.Step();
+    const std::int64_t span = statement.OptionalInt64(0).value_or(0);
+    const std::int64_t samples = statement.OptionalInt64(1).value_or(0);
+    const std::int64_t matches = statement.Int64(2);
+    timer.Done(1);
+    if (samples <= 0) return jobs::CountResult{0, true};
+    const double estimate =
+        static_cast<double>(matches) * static_cast<double>(span) / static_cast<double>(samples);
+    return jobs::CountResult{std::llround(estimate), true};
   });
 }
 

@@ -40,6 +40,18 @@ void AppendWhere(std::string& sql, std::string_view first,
   for (std::string_view condition : conditions) add(condition);
 }
 
+// "status IN (:s0, ...)", or empty when the filter has no status.
+std::string StatusIn(const jobs::JobFilter& filter) {
+  CheckStatuses(filter);
+  std::string sql;
+  for (std::size_t i = 0; i < filter.statuses.size(); ++i) {
+    sql += i == 0 ? "status IN (" : ", ";
+    sql += kStatusParams[i];
+  }
+  if (!sql.empty()) sql += ")";
+  return sql;
+}
+
 std::string Columns(HeavyColumns heavy) {
   std::string columns = kLightColumns;
   if (heavy.input_text) columns += ", input_text";
@@ -109,20 +121,55 @@ void BindList(Statement& statement, const jobs::JobFilter& filter,
 }
 
 std::string CountSql(const jobs::JobFilter& filter) {
-  CheckStatuses(filter);
-  std::string statuses;
-  for (std::size_t i = 0; i < filter.statuses.size(); ++i) {
-    statuses += i == 0 ? "status IN (" : ", ";
-    statuses += kStatusParams[i];
-  }
-  if (!statuses.empty()) statuses += ")";
   std::string sql = "SELECT count(*) FROM ml_jobs";
-  AppendWhere(sql, statuses, CommonConditions(filter));
+  AppendWhere(sql, StatusIn(filter), CommonConditions(filter));
   return sql;
 }
 
 void BindCount(Statement& statement, const jobs::JobFilter& filter) {
   BindFilter(statement, filter);
+}
+
+std::string EstimateSql(const jobs::JobFilter& filter) {
+  std::string sql = "WITH RECURSIVE ";
+  if (filter.created_after || filter.created_before) {
+    std::vector<std::string_view> range;
+    if (filter.created_after) range.push_back("created_at >= :created_after");
+    if (filter.created_before) range.push_back("created_at < :created_before");
+    std::string first = "SELECT id FROM ml_jobs";
+    AppendWhere(first, "", range);
+    std::string last = first;
+    first += " ORDER BY created_at ASC, id ASC LIMIT 1";
+    last += " ORDER BY created_at DESC, id DESC LIMIT 1";
+    sql += "ends(a, b) AS (SELECT (" + first + "), (" + last +
+           ")), "
+           "domain(lo, span) AS (SELECT min(a, b), abs(b - a) + 1 FROM ends), ";
+  } else {
+    sql +=
+        "domain(lo, span) AS (SELECT (SELECT min(id) FROM ml_jobs), "
+        "(SELECT max(id) FROM ml_jobs) - (SELECT min(id) FROM ml_jobs) + 1), ";
+  }
+  // random() spreads the probes: a fixed stride could alias with a periodic pattern in ids.
+  sql +=
+      "probes(n) AS (SELECT min(:samples, span) FROM domain), "
+      "sample(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM sample, probes WHERE i + 1 < n), "
+      "picks(id) AS (SELECT CASE WHEN span <= :samples THEN lo + i "
+      "ELSE lo + abs(random() % span) END FROM sample, domain) "
+      "SELECT (SELECT span FROM domain), (SELECT n FROM probes), "
+      "(SELECT count(*) FROM picks WHERE EXISTS (SELECT 1 FROM ml_jobs "
+      "WHERE ml_jobs.id = picks.id";
+  for (std::string_view condition : CommonConditions(filter)) {
+    sql += " AND ";
+    sql += condition;
+  }
+  if (!filter.statuses.empty()) sql += " AND " + StatusIn(filter);
+  sql += "))";
+  return sql;
+}
+
+void BindEstimate(Statement& statement, const jobs::JobFilter& filter) {
+  BindFilter(statement, filter);
+  statement.BindInt64(":samples", kEstimateSamples);
 }
 
 }  // namespace mljobs::store::sqlite

@@ -32,4 +32,20 @@ std::string CountSql(const jobs::JobFilter& filter);
 // Binds the values of a CountSql statement of the same shape.
 void BindCount(Statement& statement, const jobs::JobFilter& filter);
 
+// How many rows the estimate looks at, at most: its relative error for a filter matching a
+// fraction p of the rows is about sqrt((1 - p) / (p * kEstimateSamples)).
+inline constexpr int kEstimateSamples = 2000;
+
+// The estimated count of the rows matching `filter`, from a random sample of rows read by
+// primary key, never a scan; one row: (span, samples, matches), the estimate being
+// matches * span / samples (0 when samples is 0). The sample is drawn from the id span
+// min(id)..max(id) or, with a created_at range, from the ids of the range's oldest and
+// newest rows (ids grow as jobs are inserted at their created_at; a narrow range is thus
+// a small span). A span of at most kEstimateSamples is read whole, so the count is exact.
+// Deleted (archived) ids are gaps that simply do not match.
+std::string EstimateSql(const jobs::JobFilter& filter);
+
+// Binds the values of an EstimateSql statement of the same shape.
+void BindEstimate(Statement& statement, const jobs::JobFilter& filter);
+
 }  // namespace mljobs::store::sqlite

@@ -36,7 +36,6 @@ void ApplyMigrations(Connection& connection, std::span<const store::Migration> m
     record.Step();
     transaction.Commit();
   }
-  connection.Exec("ANALYZE");
 }
 
 }  // namespace mljobs::store::sqlite

@@ -10,8 +10,7 @@ namespace mljobs::store::sqlite {
 
 // Applies each migration not yet in schema_migrations, in order, one transaction each
 // (BEGIN IMMEDIATE, so a second process migrating at the same time waits, then finds the
-// version recorded and skips it). Then refreshes the planner statistics (bounded by
-// analysis_limit), which the estimated count reads. Idempotent. Throws Error.
+// version recorded and skips it). Idempotent. Throws Error.
 void ApplyMigrations(Connection& connection, std::span<const store::Migration> migrations);
 
 }  // namespace mljobs::store::sqlite

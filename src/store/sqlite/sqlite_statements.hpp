@@ -73,22 +73,6 @@ inline constexpr auto kServerSecret =
 
 inline constexpr auto kPing = MakeSql("ping", "SELECT 1");
 
-// Inputs of the estimated count (see SqliteJobStore::Count), each an index seek: the first
-// and last id in the created_at range, and the statistics ANALYZE keeps for the indexes an
-// equality filter would use ("rows avg-rows-per-value ..."; NULL before ANALYZE saw rows).
-inline constexpr auto kEstimateJobs =
-    MakeSql("estimate_jobs",
-            "SELECT (SELECT id FROM ml_jobs WHERE created_at >= :after "
-            "ORDER BY created_at, id LIMIT 1), "
-            "(SELECT id FROM ml_jobs WHERE created_at < :before "
-            "ORDER BY created_at DESC, id DESC LIMIT 1), "
-            "(SELECT stat FROM sqlite_stat1 WHERE tbl = 'ml_jobs' "
-            "AND idx = 'ml_jobs_status_created_idx'), "
-            "(SELECT stat FROM sqlite_stat1 WHERE tbl = 'ml_jobs' "
-            "AND idx = 'ml_jobs_model_created_idx'), "
-            "(SELECT stat FROM sqlite_stat1 WHERE tbl = 'ml_jobs' "
-            "AND idx = 'ml_jobs_owner_created_idx')");
-
 inline constexpr auto kCreateSchemaMigrations =
     MakeSql("create_schema_migrations",
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
@@ -105,6 +89,7 @@ inline constexpr auto kRecordMigration =
 // Names of the statements built per shape in sqlite_list_sql.cpp.
 inline constexpr std::string_view kListJobs = "list_jobs";
 inline constexpr std::string_view kCountJobs = "count_jobs";
+inline constexpr std::string_view kEstimateJobs = "estimate_jobs";
 inline constexpr std::string_view kExportJobsChunk = "export_jobs_chunk";
 
 }  // namespace mljobs::store::sqlite
