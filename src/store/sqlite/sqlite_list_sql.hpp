@@ -1,6 +1,6 @@
-// Builds and binds the SQL of a list (or export chunk) and of a count for one query shape.
-// The text depends only on the shape (filters present, order, keyset position, heavy
-// columns), never on values, so a connection caches one statement per shape. Any thread.
+// Builds and binds the SQL of a list (or export chunk), a count and an estimate for one
+// query shape. The text depends only on the shape (filters present, order, keyset position,
+// heavy columns), never on values, so a connection caches one statement per shape. Any thread.
 #pragma once
 
 #include <cstdint>

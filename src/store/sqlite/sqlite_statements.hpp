@@ -1,6 +1,6 @@
 // The fixed SQL of the SQLite backend. Each statement is a named constant whose `name` is
 // what RequestStats::RecordStatement records; parameters are named (":uuid") and always
-// bound. List, count and export SQL varies by shape and is built in sqlite_list_sql.cpp.
+// bound. List, count, estimate and export SQL varies by shape: see sqlite_list_sql.cpp.
 #pragma once
 
 #include <array>
