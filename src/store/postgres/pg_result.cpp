@@ -15,10 +15,8 @@ namespace {
 constexpr Oid kInt8Oid = 20;
 constexpr Oid kInt2Oid = 21;
 constexpr Oid kInt4Oid = 23;
-constexpr Oid kOidOid = 26;
 constexpr Oid kFloat4Oid = 700;
 constexpr Oid kFloat8Oid = 701;
-constexpr Oid kTimestampOid = 1114;
 constexpr Oid kTimestamptzOid = 1184;
 constexpr Oid kJsonbOid = 3802;
 
@@ -70,8 +68,6 @@ std::int64_t PgResult::Int(int row, int col) const {
       return static_cast<std::int32_t>(ReadBigEndian(data, 4));
     case kInt2Oid:
       return static_cast<std::int16_t>(ReadBigEndian(data, 2));
-    case kOidOid:
-      return static_cast<std::uint32_t>(ReadBigEndian(data, 4));
     default:
       BadType(result_.get(), col, "integer");
   }
@@ -96,7 +92,7 @@ double PgResult::Double(int row, int col) const {
 
 jobs::Micros PgResult::Timestamp(int row, int col) const {
   Oid type = PQftype(result_.get(), col);
-  if (PQfformat(result_.get(), col) != 1 || (type != kTimestamptzOid && type != kTimestampOid)) {
+  if (PQfformat(result_.get(), col) != 1 || type != kTimestamptzOid) {
     BadType(result_.get(), col, "binary timestamptz");
   }
   auto pg_micros = static_cast<std::int64_t>(ReadBigEndian(PQgetvalue(result_.get(), row, col), 8));

@@ -30,7 +30,7 @@ class PgResult {
   bool IsNull(int row, int col) const { return PQgetisnull(result_.get(), row, col) != 0; }
   // text, varchar, name, jsonb (its binary version byte skipped).
   std::string_view Text(int row, int col) const;
-  // int2, int4, int8 (and oid).
+  // int2, int4, int8.
   std::int64_t Int(int row, int col) const;
   // float4, float8; integers widen.
   double Double(int row, int col) const;
