@@ -19,7 +19,7 @@ namespace asio = boost::asio;
 struct App::Impl {
   AppOptions options;
   asio::io_context io;
-  std::unique_ptr<jobs::JobStore> store;
+  std::unique_ptr<store::Backend> backend;
   std::unique_ptr<jobs::JobService> service;
   std::unique_ptr<http::Server> server;
   std::vector<std::thread> threads;
@@ -45,11 +45,11 @@ std::uint16_t App::Start() {
     m.threads.emplace_back([&m] { m.io.run(); });
   }
   try {
-    m.store = store::OpenStore(m.options.db_url, m.io.get_executor(), m.options.store);
-    m.RunOnIo(m.store->Migrate());
+    m.backend = store::OpenBackend(m.options.db_url, m.io.get_executor(), m.options.store);
+    m.RunOnIo(m.backend->jobs().Migrate());
     obs::RequestStats stats;
-    std::string secret = m.RunOnIo(m.store->ServerSecret(stats));
-    m.service = std::make_unique<jobs::JobService>(*m.store, std::move(secret));
+    std::string secret = m.RunOnIo(m.backend->jobs().ServerSecret(stats));
+    m.service = std::make_unique<jobs::JobService>(m.backend->jobs(), std::move(secret));
 
     http::Router router;
     api::AddJobRoutes(router, *m.service);
@@ -91,11 +91,11 @@ void App::Stop() {
     // alive for the rest of the process rather than risk a use-after-free at shutdown.
     std::cerr << "mljobs: requests still running after 5 s; stopped them" << std::endl;
     (void)m.service.release();
-    (void)m.store.release();
+    (void)m.backend.release();
   }
   m.server.reset();
   m.service.reset();
-  m.store.reset();
+  m.backend.reset();
 }
 
 }  // namespace mljobs::cli

@@ -20,8 +20,8 @@ void AddMigrateCommand(CLI::App& root) {
     namespace asio = boost::asio;
     std::string url = ResolveDbUrl(*db);
     asio::io_context io;
-    auto store = store::OpenStore(url, io.get_executor(), store::StoreOptions{});
-    auto done = asio::co_spawn(io, store->Migrate(), asio::use_future);
+    auto backend = store::OpenBackend(url, io.get_executor(), store::StoreOptions{});
+    auto done = asio::co_spawn(io, backend->jobs().Migrate(), asio::use_future);
     io.run();
     done.get();  // rethrows a migration error
     std::cerr << "mljobs: " << RedactDbUrl(url) << " is up to date" << std::endl;

@@ -6,15 +6,16 @@
 #include <memory>
 #include <string>
 
-#include "jobs/job_store.hpp"
+#include "store/backend.hpp"
 #include "store/store_options.hpp"
 
 namespace mljobs::store {
 
 // Does not touch the database yet: connections are made on first use, so a server can
 // start while the database is down and serve once it returns. Throws
-// Error(kInvalidArgument) for a URL of neither form.
-std::unique_ptr<jobs::JobStore> OpenStore(const std::string& url, boost::asio::any_io_executor ex,
-                                          const StoreOptions& options);
+// Error(kInvalidArgument) for a URL of neither form. The backend must be destroyed before
+// the io_context behind `ex`.
+std::unique_ptr<Backend> OpenBackend(const std::string& url, boost::asio::any_io_executor ex,
+                                     const StoreOptions& options);
 
 }  // namespace mljobs::store

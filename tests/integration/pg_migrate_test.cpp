@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "store/postgres/pg_job_store.hpp"
+#include "support/pg_pooled_store.hpp"
 #include "store/postgres/pg_migrator.hpp"
 #include "support/run_sync.hpp"
 #include "support/test_backends.hpp"
@@ -50,11 +51,11 @@ TEST_F(PgMigrateTest, RecordsEachMigrationAndIsIdempotent) {
   ASSERT_FALSE(Migrations().empty());
   EXPECT_EQ(Migrations().front().version, 1);
   asio::io_context io;
-  PgJobStore store(db_->url(), io.get_executor(), StoreOptions{});
-  testing::RunSync(io, store.Migrate());
+  testing::PooledStore store(db_->url(), io.get_executor(), StoreOptions{});
+  testing::RunSync(io, store->Migrate());
   EXPECT_EQ(Applied(), Expected());
   std::string secret = *db_->Query("SELECT value FROM mljobs_meta")[0][0];
-  testing::RunSync(io, store.Migrate());
+  testing::RunSync(io, store->Migrate());
   EXPECT_EQ(Applied(), Expected());
   // Not re-run: the secret that signs cursors survives.
   EXPECT_EQ(*db_->Query("SELECT value FROM mljobs_meta")[0][0], secret);
@@ -63,15 +64,15 @@ TEST_F(PgMigrateTest, RecordsEachMigrationAndIsIdempotent) {
 TEST_F(PgMigrateTest, ConcurrentMigratorsApplyEachMigrationOnce) {
   constexpr int kStores = 6;
   asio::thread_pool threads(4);
-  std::vector<std::unique_ptr<PgJobStore>> stores;
+  std::vector<std::unique_ptr<testing::PooledStore>> stores;
   for (int i = 0; i < kStores; ++i) {
     stores.push_back(
-        std::make_unique<PgJobStore>(db_->url(), threads.get_executor(), StoreOptions{}));
+        std::make_unique<testing::PooledStore>(db_->url(), threads.get_executor(), StoreOptions{}));
   }
   std::atomic<int> ok{0};
   std::atomic<int> failed{0};
   for (auto& store : stores) {
-    asio::co_spawn(threads, store->Migrate(), [&](std::exception_ptr e) { ++(e ? failed : ok); });
+    asio::co_spawn(threads, (*store)->Migrate(), [&](std::exception_ptr e) { ++(e ? failed : ok); });
   }
   auto deadline = std::chrono::steady_clock::now() + 60s;
   while (ok + failed < kStores && std::chrono::steady_clock::now() < deadline) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "store/postgres/pg_job_store.hpp"
+#include "support/pg_pooled_store.hpp"
 #include "store/postgres/pg_list_sql.hpp"
 #include "store/postgres/pg_pool.hpp"
 #include "support/run_sync.hpp"
@@ -114,8 +115,8 @@ class PgPlanTest : public ::testing::Test {
     db_ = new TestDatabase(testing::kPostgresqlBackend);
     {
       asio::io_context io;
-      PgJobStore store(db_->url(), io.get_executor(), StoreOptions{});
-      testing::RunSync(io, store.Migrate());
+      testing::PooledStore store(db_->url(), io.get_executor(), StoreOptions{});
+      testing::RunSync(io, store->Migrate());
     }
     // Mostly finished jobs, few pending (as in production), 10 models, 100 owners; two
     // rows per second so that created_at has ties.
@@ -260,14 +261,14 @@ TEST_F(PgPlanTest, HeavyColumnsOnlyWhenAsked) {
 
 TEST_F(PgPlanTest, StoreListRunsOneStatementPerPage) {
   asio::io_context io;
-  PgJobStore store(db_->url(), io.get_executor(), StoreOptions{});
+  testing::PooledStore store(db_->url(), io.get_executor(), StoreOptions{});
   jobs::ListQuery query;
   query.filter.statuses = {jobs::JobStatus::kPending, jobs::JobStatus::kFailed};
   query.limit = 100;
   std::vector<jobs::Job> seen;
   for (int page = 0; page < 3; ++page) {
     obs::RequestStats stats;
-    jobs::Page result = testing::RunSync(io, store.List(stats, query));
+    jobs::Page result = testing::RunSync(io, store->List(stats, query));
     EXPECT_EQ(stats.statements(), 1);
     ASSERT_EQ(result.jobs.size(), 100u);
     EXPECT_TRUE(result.has_more);

@@ -18,12 +18,15 @@
 
 #include "common/error.hpp"
 #include "store/postgres/pg_job_store.hpp"
+#include "support/pg_pooled_store.hpp"
 #include "store/postgres/pg_statements.hpp"
 #include "support/run_sync.hpp"
 #include "support/tcp_proxy.hpp"
 #include "support/test_backends.hpp"
 
 namespace mljobs::store::postgres {
+
+using testing::PooledStore;
 namespace {
 
 namespace asio = boost::asio;
@@ -61,8 +64,8 @@ class PgPoolTest : public ::testing::Test {
   void SetUp() override {
     if (auto why = BackendUnavailable(kPostgresqlBackend)) GTEST_SKIP() << *why;
     db_ = std::make_unique<TestDatabase>(kPostgresqlBackend);
-    PgJobStore store(db_->url(), io_.get_executor(), StoreOptions{});
-    Run(store.Migrate());
+    PooledStore store(db_->url(), io_.get_executor(), StoreOptions{});
+    Run(store->Migrate());
   }
 
   template <typename T>
@@ -142,23 +145,23 @@ TEST_F(PgPoolTest, ExportHoldsItsConnectionAndReleasesItWhenStopped) {
   StoreOptions options;
   options.pool_size = 1;
   options.acquire_timeout = 200ms;
-  PgJobStore store(db_->url(), io_.get_executor(), options);
+  PooledStore store(db_->url(), io_.get_executor(), options);
   std::vector<jobs::NewJob> batch;
   for (int i = 0; i < 10; ++i) batch.push_back(MakeJob(i));
-  Run(store.InsertBatch(stats_, batch));
+  Run(store->InsertBatch(stats_, batch));
 
   int chunks = 0;
   jobs::ExportSink sink = [&](std::span<const jobs::Job> rows) -> asio::awaitable<bool> {
     ++chunks;
     EXPECT_EQ(rows.size(), 3u);
     // The export holds the only connection.
-    EXPECT_EQ(co_await CodeOf(store.Ping(stats_)), ErrorCode::kUnavailable);
+    EXPECT_EQ(co_await CodeOf(store->Ping(stats_)), ErrorCode::kUnavailable);
     co_return false;
   };
-  Run(store.Export(stats_, {}, jobs::SortOrder::kDesc, jobs::FieldSet::Light(), 3, sink));
+  Run(store->Export(stats_, {}, jobs::SortOrder::kDesc, jobs::FieldSet::Light(), 3, sink));
   EXPECT_EQ(chunks, 1);
   // Rolled back and returned to the pool, not discarded.
-  Run(store.Ping(stats_));
+  Run(store->Ping(stats_));
   EXPECT_EQ(store.PoolStats().discarded, 0u);
   EXPECT_EQ(store.PoolStats().size, 1);
 }
@@ -169,22 +172,22 @@ TEST_F(PgPoolTest, OutageThroughProxyIsUnavailableThenRecovers) {
   StoreOptions options;
   options.pool_size = 2;
   options.connect_timeout = 2s;
-  PgJobStore store(proxy.Proxied(db_->url()), io_.get_executor(), options);
-  jobs::Job job = Run(store.Insert(stats_, MakeJob(1)));
+  PooledStore store(proxy.Proxied(db_->url()), io_.get_executor(), options);
+  jobs::Job job = Run(store->Insert(stats_, MakeJob(1)));
   EXPECT_EQ(proxy.connections(), 1);
 
   proxy.Break();
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(Run(CodeOf(store.Get(stats_, job.uuid, std::nullopt))), ErrorCode::kUnavailable);
+    EXPECT_EQ(Run(CodeOf(store->Get(stats_, job.uuid, std::nullopt))), ErrorCode::kUnavailable);
   }
-  EXPECT_EQ(Run(CodeOf(store.Ping(stats_))), ErrorCode::kUnavailable);
+  EXPECT_EQ(Run(CodeOf(store->Ping(stats_))), ErrorCode::kUnavailable);
 
   proxy.Restore();
-  // The very next call reconnects: no restart of the store.
-  std::optional<jobs::Job> again = Run(store.Get(stats_, job.uuid, std::nullopt));
+  // The very next call reconnects: no restart of the store->
+  std::optional<jobs::Job> again = Run(store->Get(stats_, job.uuid, std::nullopt));
   ASSERT_TRUE(again);
   EXPECT_EQ(again->id, job.id);
-  Run(store.Ping(stats_));
+  Run(store->Ping(stats_));
   EXPECT_EQ(store.PoolStats().in_use, 0);
 }
 
@@ -223,8 +226,8 @@ TEST_F(PgPoolTest, ConnectsByHostName) {
   std::size_t at = url.find("127.0.0.1");
   ASSERT_NE(at, std::string::npos) << url;
   url.replace(at, 9, "localhost");
-  PgJobStore store(url, io_.get_executor(), StoreOptions{});
-  Run(store.Ping(stats_));
+  PooledStore store(url, io_.get_executor(), StoreOptions{});
+  Run(store->Ping(stats_));
 }
 
 TEST_F(PgPoolTest, RefusedConnectFailsWithoutWaitingForTheTimeout) {
@@ -236,10 +239,10 @@ TEST_F(PgPoolTest, RefusedConnectFailsWithoutWaitingForTheTimeout) {
   }
   StoreOptions options;
   options.connect_timeout = 60s;
-  PgJobStore store("postgresql://mljobs@127.0.0.1:" + std::to_string(port) + "/mljobs",
+  PooledStore store("postgresql://mljobs@127.0.0.1:" + std::to_string(port) + "/mljobs",
                    io_.get_executor(), options);
   auto started = std::chrono::steady_clock::now();
-  EXPECT_EQ(Run(CodeOf(store.Ping(stats_))), ErrorCode::kUnavailable);
+  EXPECT_EQ(Run(CodeOf(store->Ping(stats_))), ErrorCode::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 30s);
   EXPECT_EQ(store.PoolStats().connect_failures, 1u);
   EXPECT_EQ(store.PoolStats().size, 0);
@@ -248,12 +251,12 @@ TEST_F(PgPoolTest, RefusedConnectFailsWithoutWaitingForTheTimeout) {
 TEST_F(PgPoolTest, BrokenConnectionIsReplaced) {
   StoreOptions options;
   options.pool_size = 1;
-  PgJobStore store(db_->url(), io_.get_executor(), options);
-  Run(store.Ping(stats_));
+  PooledStore store(db_->url(), io_.get_executor(), options);
+  Run(store->Ping(stats_));
   db_->Query(
       "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
       "WHERE datname = current_database() AND application_name = 'mljobs'");
-  SucceedsWithinTwoTries([&] { return store.Ping(stats_); });
+  SucceedsWithinTwoTries([&] { return store->Ping(stats_); });
   EXPECT_EQ(store.PoolStats().discarded, 1u);
   EXPECT_EQ(store.PoolStats().size, 1);
 }
@@ -314,13 +317,13 @@ TEST_F(PgPoolTest, PreparedStatementsPerConnectionAreBounded) {
 TEST_F(PgPoolTest, StatementErrorsLeaveTheConnectionUsable) {
   StoreOptions options;
   options.pool_size = 1;
-  PgJobStore store(db_->url(), io_.get_executor(), options);
-  jobs::Job job = Run(store.Insert(stats_, MakeJob(1)));
-  EXPECT_EQ(Run(CodeOf(store.Insert(stats_, MakeJob(1)))), ErrorCode::kConflict);
+  PooledStore store(db_->url(), io_.get_executor(), options);
+  jobs::Job job = Run(store->Insert(stats_, MakeJob(1)));
+  EXPECT_EQ(Run(CodeOf(store->Insert(stats_, MakeJob(1)))), ErrorCode::kConflict);
   std::vector<jobs::NewJob> batch{MakeJob(2), MakeJob(1)};
-  EXPECT_EQ(Run(CodeOf(store.InsertBatch(stats_, batch))), ErrorCode::kInvalidArgument);
-  EXPECT_FALSE(Run(store.Get(stats_, MakeJob(2).uuid, std::nullopt)));  // all or nothing
-  EXPECT_TRUE(Run(store.Get(stats_, job.uuid, std::nullopt)));
+  EXPECT_EQ(Run(CodeOf(store->InsertBatch(stats_, batch))), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(Run(store->Get(stats_, MakeJob(2).uuid, std::nullopt)));  // all or nothing
+  EXPECT_TRUE(Run(store->Get(stats_, job.uuid, std::nullopt)));
   EXPECT_EQ(store.PoolStats().discarded, 0u);
 
   PgPool pool(db_->url(), io_.get_executor(), options);
@@ -339,10 +342,10 @@ TEST_F(PgPoolTest, OldConnectionsAreRecycled) {
   StoreOptions options;
   options.pool_size = 1;
   options.recycle_after = 0s;
-  PgJobStore store(db_->url(), io_.get_executor(), options);
-  Run(store.Ping(stats_));
-  Run(store.Ping(stats_));
-  Run(store.Ping(stats_));
+  PooledStore store(db_->url(), io_.get_executor(), options);
+  Run(store->Ping(stats_));
+  Run(store->Ping(stats_));
+  Run(store->Ping(stats_));
   EXPECT_EQ(store.PoolStats().recycled, 2u);
   EXPECT_EQ(store.PoolStats().size, 1);
 }
@@ -352,8 +355,8 @@ TEST_F(PgPoolTest, ManyCoroutinesOnManyThreadsShareABoundedPool) {
   options.pool_size = 3;
   options.acquire_timeout = 10s;
   asio::thread_pool threads(4);
-  PgJobStore store(db_->url(), threads.get_executor(), options);
-  Run(store.Insert(stats_, MakeJob(1)));
+  PooledStore store(db_->url(), threads.get_executor(), options);
+  Run(store->Insert(stats_, MakeJob(1)));
   constexpr int kTasks = 64;
   std::atomic<int> ok{0};
   std::atomic<int> failed{0};
@@ -362,8 +365,8 @@ TEST_F(PgPoolTest, ManyCoroutinesOnManyThreadsShareABoundedPool) {
         threads,
         [&]() -> asio::awaitable<void> {
           obs::RequestStats stats;
-          co_await store.Ping(stats);
-          auto job = co_await store.Get(stats, MakeJob(1).uuid, std::nullopt);
+          co_await store->Ping(stats);
+          auto job = co_await store->Get(stats, MakeJob(1).uuid, std::nullopt);
           if (job && stats.statements() == 2) ++ok;
         },
         [&](std::exception_ptr e) {

@@ -31,7 +31,7 @@ class SqlitePlanTest : public ::testing::Test {
  protected:
   void SetUp() override {
     database_ = std::make_unique<testing::TestDatabase>(testing::kSqliteBackend);
-    store_ = store::OpenStore(database_->url(), io_.get_executor(), {});
+    store_ = testing::OpenTestStore(database_->url(), io_);
     testing::RunSync(io_, store_->Migrate());
   }
 
@@ -176,7 +176,7 @@ class SqlitePlanTest : public ::testing::Test {
 
   boost::asio::io_context io_;
   std::unique_ptr<testing::TestDatabase> database_;
-  std::unique_ptr<jobs::JobStore> store_;
+  testing::OpenedStore store_;
 };
 
 TEST_F(SqlitePlanTest, ListShapesUseTheirIndexWithoutStatistics) {

@@ -45,9 +45,9 @@ class SqliteStoreTest : public ::testing::Test {
     database_ = std::make_unique<testing::TestDatabase>(testing::kSqliteBackend);
   }
 
-  std::unique_ptr<jobs::JobStore> Open(const std::string& path,
+  testing::OpenedStore Open(const std::string& path,
                                        const store::StoreOptions& options = {}) {
-    return store::OpenStore("sqlite:" + path, io_.get_executor(), options);
+    return testing::OpenTestStore("sqlite:" + path, io_, options);
   }
 
   // A directory of the test's own, removed with the database.
@@ -73,7 +73,7 @@ class SqliteStoreTest : public ::testing::Test {
 TEST_F(SqliteStoreTest, AFileThatCannotBeOpenedFailsTheCallNotTheConstructor) {
   // The parent "directory" is a regular file.
   std::ofstream(Dir() + "/plain-file") << "x";
-  std::unique_ptr<jobs::JobStore> store = Open(Dir() + "/plain-file/jobs.db");
+  testing::OpenedStore store = Open(Dir() + "/plain-file/jobs.db");
   obs::RequestStats stats;
   EXPECT_EQ(CodeOf(store->Migrate()), ErrorCode::kUnavailable);
   EXPECT_EQ(CodeOf(store->Ping(stats)), ErrorCode::kUnavailable);
@@ -83,7 +83,7 @@ TEST_F(SqliteStoreTest, AFileThatCannotBeOpenedFailsTheCallNotTheConstructor) {
 
 TEST_F(SqliteStoreTest, AFileThatIsNotADatabaseIsUnavailable) {
   std::ofstream(database_->sqlite_path()) << std::string(8192, 'g');
-  std::unique_ptr<jobs::JobStore> store = Open(database_->sqlite_path());
+  testing::OpenedStore store = Open(database_->sqlite_path());
   obs::RequestStats stats;
   EXPECT_EQ(CodeOf(store->Migrate()), ErrorCode::kUnavailable);
   EXPECT_EQ(CodeOf(store->Ping(stats)), ErrorCode::kUnavailable);
@@ -91,7 +91,7 @@ TEST_F(SqliteStoreTest, AFileThatIsNotADatabaseIsUnavailable) {
 
 TEST_F(SqliteStoreTest, CreatesTheFilesDirectory) {
   const std::string path = Dir() + "/a/b/jobs.db";
-  std::unique_ptr<jobs::JobStore> store = Open(path);
+  testing::OpenedStore store = Open(path);
   RunSync(io_, store->Migrate());
   obs::RequestStats stats;
   RunSync(io_, store->Ping(stats));
@@ -99,11 +99,11 @@ TEST_F(SqliteStoreTest, CreatesTheFilesDirectory) {
 }
 
 TEST_F(SqliteStoreTest, MigrationsAreRecordedOnceEvenWhenTwoStoresRace) {
-  std::unique_ptr<jobs::JobStore> first = Open(database_->sqlite_path());
-  std::unique_ptr<jobs::JobStore> second = Open(database_->sqlite_path());
+  testing::OpenedStore first = Open(database_->sqlite_path());
+  testing::OpenedStore second = Open(database_->sqlite_path());
   int done = 0;
   std::vector<std::exception_ptr> errors;
-  for (auto* store : {first.get(), second.get()}) {
+  for (jobs::JobStore* store : {&*first, &*second}) {
     asio::co_spawn(io_, store->Migrate(), [&](std::exception_ptr e) {
       ++done;
       if (e) errors.push_back(e);
@@ -134,7 +134,7 @@ TEST_F(SqliteStoreTest, MigrationsAreRecordedOnceEvenWhenTwoStoresRace) {
 TEST_F(SqliteStoreTest, ABusyWriterLockIsUnavailableWhileReadsGoOn) {
   store::StoreOptions options;
   options.acquire_timeout = std::chrono::milliseconds(50);
-  std::unique_ptr<jobs::JobStore> store = Open(database_->sqlite_path(), options);
+  testing::OpenedStore store = Open(database_->sqlite_path(), options);
   RunSync(io_, store->Migrate());
   obs::RequestStats stats;
   RunSync(io_, store->Insert(stats, MakeJob(1)));
@@ -162,7 +162,7 @@ TEST_F(SqliteStoreTest, ABusyWriterLockIsUnavailableWhileReadsGoOn) {
 }
 
 TEST_F(SqliteStoreTest, ConcurrentWritesAreSerialisedAndAllLand) {
-  std::unique_ptr<jobs::JobStore> store = Open(database_->sqlite_path());
+  testing::OpenedStore store = Open(database_->sqlite_path());
   RunSync(io_, store->Migrate());
   constexpr int kWriters = 200;
   int done = 0;
@@ -183,7 +183,7 @@ TEST_F(SqliteStoreTest, ConcurrentWritesAreSerialisedAndAllLand) {
 }
 
 TEST_F(SqliteStoreTest, EstimateIsExactForASmallSpanAndSampledBeyond) {
-  std::unique_ptr<jobs::JobStore> store = Open(database_->sqlite_path());
+  testing::OpenedStore store = Open(database_->sqlite_path());
   RunSync(io_, store->Migrate());
   std::vector<jobs::NewJob> jobs;
   for (int n = 0; n < 20'000; ++n) jobs.push_back(MakeJob(n, n % 4 == 0 ? "a" : "b"));
@@ -220,7 +220,7 @@ TEST_F(SqliteStoreTest, EstimateIsExactForASmallSpanAndSampledBeyond) {
 }
 
 TEST_F(SqliteStoreTest, EveryStatementIsRecordedUnderItsName) {
-  std::unique_ptr<jobs::JobStore> store = Open(database_->sqlite_path());
+  testing::OpenedStore store = Open(database_->sqlite_path());
   RunSync(io_, store->Migrate());
   const std::uint64_t batch_rows_before =
       obs::StatementRegistry::Global().Totals()["insert_jobs_batch"].rows;
@@ -253,7 +253,7 @@ TEST_F(SqliteStoreTest, EveryStatementIsRecordedUnderItsName) {
 }
 
 TEST_F(SqliteStoreTest, ManyListShapesStayCorrectBeyondTheStatementCache) {
-  std::unique_ptr<jobs::JobStore> store = Open(database_->sqlite_path());
+  testing::OpenedStore store = Open(database_->sqlite_path());
   RunSync(io_, store->Migrate());
   std::vector<jobs::NewJob> jobs;
   for (int n = 0; n < 100; ++n) jobs.push_back(MakeJob(n, n % 2 == 0 ? "a" : "b"));

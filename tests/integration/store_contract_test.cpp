@@ -695,7 +695,7 @@ TEST_P(StoreContractTest, ServerSecretIsStableAndPingWorks) {
   // Migrating again changes nothing.
   Run(store().Migrate());
   EXPECT_EQ(Run(store().ServerSecret(stats)), secret);
-  std::unique_ptr<jobs::JobStore> other = OpenAnotherStore();
+  testing::OpenedStore other = OpenAnotherStore();
   EXPECT_EQ(Run(other->ServerSecret(stats)), secret);
 
   obs::RequestStats ping_stats;

@@ -166,7 +166,7 @@ std::vector<TestDatabase::Row> TestDatabase::Query(const std::string& sql) const
 void StoreTest::SetUp() {
   if (auto why = BackendUnavailable(GetParam())) GTEST_SKIP() << *why;
   database_ = std::make_unique<TestDatabase>(GetParam());
-  store_ = store::OpenStore(database_->url(), io_.get_executor(), store::StoreOptions{});
+  store_ = OpenTestStore(database_->url(), io_);
   Run(store_->Migrate());
 }
 
@@ -176,8 +176,13 @@ void StoreTest::TearDown() {
   database_.reset();
 }
 
-std::unique_ptr<jobs::JobStore> StoreTest::OpenAnotherStore(const store::StoreOptions& options) {
-  return store::OpenStore(database_->url(), io_.get_executor(), options);
+OpenedStore StoreTest::OpenAnotherStore(const store::StoreOptions& options) {
+  return OpenTestStore(database_->url(), io_, options);
+}
+
+OpenedStore OpenTestStore(const std::string& url, boost::asio::io_context& io,
+                          const store::StoreOptions& options) {
+  return OpenedStore(store::OpenBackend(url, io.get_executor(), options));
 }
 
 }  // namespace mljobs::testing

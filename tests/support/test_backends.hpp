@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "jobs/job_store.hpp"
+#include "store/backend.hpp"
 #include "store/store_options.hpp"
 #include "support/run_sync.hpp"
 
@@ -43,7 +44,7 @@ class TestDatabase {
   TestDatabase& operator=(const TestDatabase&) = delete;
 
   const std::string& backend() const { return backend_; }
-  // What store::OpenStore and `mljobs --db` take: "sqlite:/tmp/.../jobs.db" or
+  // What store::OpenBackend and `mljobs --db` take: "sqlite:/tmp/.../jobs.db" or
   // "postgresql://user@host:port/mljobs_t_...".
   const std::string& url() const { return url_; }
   // The SQLite file path; empty for postgresql.
@@ -63,6 +64,24 @@ class TestDatabase {
   std::string pg_database_;
 };
 
+// A backend opened on a database URL, used through its job store (`store->Get(...)`).
+class OpenedStore {
+ public:
+  OpenedStore() = default;
+  explicit OpenedStore(std::unique_ptr<store::Backend> backend) : backend_(std::move(backend)) {}
+  jobs::JobStore* operator->() const { return &backend_->jobs(); }
+  jobs::JobStore& operator*() const { return backend_->jobs(); }
+  store::Backend& backend() const { return *backend_; }
+  void reset() { backend_.reset(); }
+
+ private:
+  std::unique_ptr<store::Backend> backend_;
+};
+
+// store::OpenBackend on `url` (not migrated).
+OpenedStore OpenTestStore(const std::string& url, boost::asio::io_context& io,
+                          const store::StoreOptions& options = {});
+
 // A test per backend with a fresh database and a migrated store on it:
 //   class MyTest : public StoreTest {};
 //   TEST_P(MyTest, Works) { obs::RequestStats stats; Run(store().Ping(stats)); }
@@ -74,10 +93,11 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   void TearDown() override;
 
   jobs::JobStore& store() { return *store_; }
+  store::Backend& backend() { return store_.backend(); }
   TestDatabase& database() { return *database_; }
   boost::asio::io_context& io() { return io_; }
   // Another store on the same database (a second server process, say), not migrated again.
-  std::unique_ptr<jobs::JobStore> OpenAnotherStore(const store::StoreOptions& options = {});
+  OpenedStore OpenAnotherStore(const store::StoreOptions& options = {});
 
   template <typename T>
   T Run(boost::asio::awaitable<T> task) {
@@ -87,7 +107,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
  private:
   boost::asio::io_context io_;
   std::unique_ptr<TestDatabase> database_;
-  std::unique_ptr<jobs::JobStore> store_;
+  OpenedStore store_;
 };
 
 }  // namespace mljobs::testing

@@ -7,7 +7,6 @@
 
 #include "common/error.hpp"
 #include "store/postgres/pg_job_row.hpp"
-#include "store/postgres/pg_job_store_factory.hpp"
 #include "store/postgres/pg_list_sql.hpp"
 #include "store/postgres/pg_migrator.hpp"
 #include "store/postgres/pg_statements.hpp"
@@ -62,9 +61,6 @@ std::int64_t PlanRows(std::string_view json) {
 }
 
 }  // namespace
-
-PgJobStore::PgJobStore(std::string url, asio::any_io_executor ex, const StoreOptions& options)
-    : pool_(std::move(url), std::move(ex), options) {}
 
 asio::awaitable<void> PgJobStore::Migrate() {
   auto conn = co_await pool_.Acquire();
@@ -230,11 +226,6 @@ asio::awaitable<void> PgJobStore::Export(obs::RequestStats& stats, const jobs::J
 asio::awaitable<void> PgJobStore::Ping(obs::RequestStats& stats) {
   auto conn = co_await pool_.Acquire();
   co_await conn->Run(stats, Prepared(kPing));
-}
-
-std::unique_ptr<jobs::JobStore> MakePgJobStore(std::string url, boost::asio::any_io_executor ex,
-                                               const StoreOptions& options) {
-  return std::make_unique<PgJobStore>(std::move(url), std::move(ex), options);
 }
 
 }  // namespace mljobs::store::postgres

@@ -17,9 +17,9 @@ namespace asio = boost::asio;
 
 class PgJobStore final : public jobs::JobStore {
  public:
-  // Connects lazily. Must outlive every call in flight, and be destroyed before the
-  // io_context behind `ex`.
-  PgJobStore(std::string url, asio::any_io_executor ex, const StoreOptions& options);
+  // Runs its statements on connections from `pool`, which must outlive it (PgBackend owns
+  // both). Must outlive every call in flight.
+  explicit PgJobStore(PgPool& pool) : pool_(pool) {}
 
   std::string_view Backend() const override { return "postgresql"; }
   asio::awaitable<void> Migrate() override;
@@ -40,11 +40,8 @@ class PgJobStore final : public jobs::JobStore {
                                const jobs::ExportSink& sink) override;
   asio::awaitable<void> Ping(obs::RequestStats& stats) override;
 
-  // For db-health and tests.
-  PgPoolStats PoolStats() const { return pool_.Stats(); }
-
  private:
-  PgPool pool_;
+  PgPool& pool_;
 };
 
 }  // namespace mljobs::store::postgres

@@ -1,14 +1,11 @@
 #include "store/sqlite/sqlite_job_store.hpp"
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <cmath>
 
 #include "common/error.hpp"
 #include "store/sqlite/sqlite_job_row.hpp"
-#include "store/sqlite/sqlite_job_store_factory.hpp"
 #include "store/sqlite/sqlite_list_sql.hpp"
 #include "store/sqlite/sqlite_migrations.hpp"
 #include "store/sqlite/sqlite_migrator.hpp"
@@ -16,30 +13,6 @@
 
 namespace mljobs::store::sqlite {
 namespace {
-
-// Times one statement from before its prepare to after its last row, and records it exactly
-// once: with its row count when Done() is called, with none when it failed.
-class StatementTimer {
- public:
-  StatementTimer(obs::RequestStats& stats, std::string_view name)
-      : stats_(stats), name_(name), start_(std::chrono::steady_clock::now()) {}
-  ~StatementTimer() {
-    if (!done_) Done(0);
-  }
-  StatementTimer(const StatementTimer&) = delete;
-  StatementTimer& operator=(const StatementTimer&) = delete;
-
-  void Done(std::int64_t rows) {
-    done_ = true;
-    stats_.RecordStatement(name_, std::chrono::steady_clock::now() - start_, rows);
-  }
-
- private:
-  obs::RequestStats& stats_;
-  std::string_view name_;
-  std::chrono::steady_clock::time_point start_;
-  bool done_ = false;
-};
 
 void BindNewJob(Statement& statement, const jobs::NewJob& job) {
   statement.BindText(":uuid", job.uuid);
@@ -85,74 +58,14 @@ void CheckPositive(int value, const char* what) {
 
 }  // namespace
 
-SqliteJobStore::SqliteJobStore(std::string path, const StoreOptions& options)
-    : path_(std::move(path)),
-      options_(options),
-      writer_thread_(1),
-      reader_threads_(static_cast<std::size_t>(std::max(1, options.pool_size))) {}
-
-SqliteJobStore::~SqliteJobStore() {
-  reader_threads_.join();
-  writer_thread_.join();
-}
-
-template <typename Fn>
-auto SqliteJobStore::OnWriter(Fn fn) -> asio::awaitable<std::invoke_result_t<Fn&, Connection&>> {
-  using Result = std::invoke_result_t<Fn&, Connection&>;
-  co_return co_await asio::co_spawn(
-      writer_thread_, [this, &fn]() -> asio::awaitable<Result> { co_return fn(Writer()); },
-      asio::use_awaitable);
-}
-
-template <typename Fn>
-auto SqliteJobStore::OnReader(Fn fn) -> asio::awaitable<std::invoke_result_t<Fn&, Connection&>> {
-  using Result = std::invoke_result_t<Fn&, Connection&>;
-  co_return co_await asio::co_spawn(
-      reader_threads_,
-      [this, &fn]() -> asio::awaitable<Result> {
-        // Back to the idle list even when fn throws: its statement was reset on the way out.
-        struct Lease {
-          SqliteJobStore& store;
-          std::unique_ptr<Connection> connection;
-          ~Lease() { store.ReleaseReader(std::move(connection)); }
-        } lease{*this, AcquireReader()};
-        co_return fn(*lease.connection);
-      },
-      asio::use_awaitable);
-}
-
-// acquire_timeout is the busy timeout: how long a statement waits for a lock another
-// process holds before the call fails with kUnavailable.
-Connection& SqliteJobStore::Writer() {
-  if (!writer_) {
-    writer_ = Connection::Open(path_, Connection::Role::kWriter, options_.acquire_timeout);
-  }
-  return *writer_;
-}
-
-std::unique_ptr<Connection> SqliteJobStore::AcquireReader() {
-  {
-    std::lock_guard lock(readers_mu_);
-    if (!idle_readers_.empty()) {
-      std::unique_ptr<Connection> connection = std::move(idle_readers_.back());
-      idle_readers_.pop_back();
-      return connection;
-    }
-  }
-  return Connection::Open(path_, Connection::Role::kReader, options_.acquire_timeout);
-}
-
-void SqliteJobStore::ReleaseReader(std::unique_ptr<Connection> connection) {
-  std::lock_guard lock(readers_mu_);
-  idle_readers_.push_back(std::move(connection));
-}
+SqliteJobStore::SqliteJobStore(SqliteDatabase& db) : db_(db) {}
 
 asio::awaitable<void> SqliteJobStore::Migrate() {
-  co_await OnWriter([](Connection& connection) { ApplyMigrations(connection, Migrations()); });
+  co_await db_.OnWriter([](Connection& connection) { ApplyMigrations(connection, Migrations()); });
 }
 
 asio::awaitable<std::string> SqliteJobStore::ServerSecret(obs::RequestStats& stats) {
-  co_return co_await OnReader([&](Connection& connection) {
+  co_return co_await db_.OnReader([&](Connection& connection) {
     StatementTimer timer(stats, kServerSecret.name);
     Statement statement = connection.Prepare(kServerSecret.sql());
     if (!statement.Step()) {
@@ -166,7 +79,7 @@ asio::awaitable<std::string> SqliteJobStore::ServerSecret(obs::RequestStats& sta
 
 asio::awaitable<jobs::Job> SqliteJobStore::Insert(obs::RequestStats& stats,
                                                   const jobs::NewJob& job) {
-  co_return co_await OnWriter([&](Connection& connection) {
+  co_return co_await db_.OnWriter([&](Connection& connection) {
     StatementTimer timer(stats, kInsertJob.name);
     Statement statement = connection.Prepare(kInsertJob.sql());
     BindNewJob(statement, job);
@@ -182,7 +95,7 @@ asio::awaitable<jobs::Job> SqliteJobStore::Insert(obs::RequestStats& stats,
 asio::awaitable<void> SqliteJobStore::InsertBatch(obs::RequestStats& stats,
                                                   std::span<const jobs::NewJob> jobs) {
   if (jobs.empty()) co_return;
-  co_await OnWriter([&](Connection& connection) {
+  co_await db_.OnWriter([&](Connection& connection) {
     // One prepared statement executed once per row inside one transaction, recorded as one
     // logical statement: SQLite runs in-process, so a multi-row INSERT would save no round
     // trips, only bind-parameter limits and a longer SQL text per batch size.
@@ -208,7 +121,7 @@ asio::awaitable<void> SqliteJobStore::InsertBatch(obs::RequestStats& stats,
 
 asio::awaitable<std::optional<jobs::Job>> SqliteJobStore::Get(
     obs::RequestStats& stats, std::string_view uuid, const std::optional<std::string>& owner) {
-  co_return co_await OnReader([&](Connection& connection) {
+  co_return co_await db_.OnReader([&](Connection& connection) {
     StatementTimer timer(stats, kGetJob.name);
     Statement statement = connection.Prepare(kGetJob.sql());
     statement.BindText(":uuid", uuid);
@@ -223,7 +136,7 @@ asio::awaitable<jobs::CancelResult> SqliteJobStore::Cancel(obs::RequestStats& st
                                                            std::string_view uuid,
                                                            const std::optional<std::string>& owner,
                                                            jobs::Micros now) {
-  co_return co_await OnWriter([&](Connection& connection) {
+  co_return co_await db_.OnWriter([&](Connection& connection) {
     jobs::CancelResult result;
     {
       StatementTimer timer(stats, kCancelJob.name);
@@ -258,7 +171,7 @@ asio::awaitable<jobs::CancelResult> SqliteJobStore::Cancel(obs::RequestStats& st
 asio::awaitable<jobs::Page> SqliteJobStore::List(obs::RequestStats& stats,
                                                  const jobs::ListQuery& query) {
   CheckPositive(query.limit, "limit");
-  co_return co_await OnReader([&](Connection& connection) {
+  co_return co_await db_.OnReader([&](Connection& connection) {
     return ReadPage(connection, stats, kListJobs, query.filter, query.order, query.after,
                     query.limit, HeavyColumns::For(query.fields));
   });
@@ -268,7 +181,7 @@ asio::awaitable<jobs::CountResult> SqliteJobStore::Count(obs::RequestStats& stat
                                                          const jobs::JobFilter& filter,
                                                          bool estimated) {
   if (!estimated) {
-    co_return co_await OnReader([&](Connection& connection) {
+    co_return co_await db_.OnReader([&](Connection& connection) {
       StatementTimer timer(stats, kCountJobs);
       Statement statement = connection.Prepare(CountSql(filter));
       BindCount(statement, filter);
@@ -280,7 +193,7 @@ asio::awaitable<jobs::CountResult> SqliteJobStore::Count(obs::RequestStats& stat
   }
   // A random sample of rows read by primary key (see EstimateSql): no scan, and no reliance
   // on ANALYZE statistics, which SQLite does not keep per value (no STAT4 here).
-  co_return co_await OnReader([&](Connection& connection) {
+  co_return co_await db_.OnReader([&](Connection& connection) {
     StatementTimer timer(stats, kEstimateJobs);
     Statement statement = connection.Prepare(EstimateSql(filter));
     BindEstimate(statement, filter);
@@ -307,7 +220,7 @@ asio::awaitable<void> SqliteJobStore::Export(obs::RequestStats& stats,
   // handed over exactly once, whatever is inserted meanwhile.
   std::optional<jobs::Position> after;
   while (true) {
-    jobs::Page chunk = co_await OnReader([&](Connection& connection) {
+    jobs::Page chunk = co_await db_.OnReader([&](Connection& connection) {
       return ReadPage(connection, stats, kExportJobsChunk, filter, order, after, chunk_rows, heavy);
     });
     if (chunk.jobs.empty()) co_return;
@@ -317,19 +230,12 @@ asio::awaitable<void> SqliteJobStore::Export(obs::RequestStats& stats,
 }
 
 asio::awaitable<void> SqliteJobStore::Ping(obs::RequestStats& stats) {
-  co_await OnReader([&](Connection& connection) {
+  co_await db_.OnReader([&](Connection& connection) {
     StatementTimer timer(stats, kPing.name);
     Statement statement = connection.Prepare(kPing.sql());
     statement.Step();
     timer.Done(1);
   });
-}
-
-// The caller's executor is not needed: each call resumes on its own caller's executor.
-std::unique_ptr<jobs::JobStore> MakeSqliteJobStore(std::string path,
-                                                   boost::asio::any_io_executor /*ex*/,
-                                                   const StoreOptions& options) {
-  return std::make_unique<SqliteJobStore>(std::move(path), options);
 }
 
 }  // namespace mljobs::store::sqlite

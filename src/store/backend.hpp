@@ -1,0 +1,22 @@
+// One database and every store over it. A backend owns what its stores share (the
+// PostgreSQL pool, the SQLite threads and connections) and the stores themselves; each
+// feature's store interface lives in jobs/ and gets one accessor here.
+#pragma once
+
+#include <string_view>
+
+#include "jobs/job_store.hpp"
+
+namespace mljobs::store {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // "postgresql" or "sqlite".
+  virtual std::string_view name() const = 0;
+
+  virtual jobs::JobStore& jobs() = 0;
+};
+
+}  // namespace mljobs::store

@@ -1,0 +1,29 @@
+#include "store/postgres/pg_backend.hpp"
+
+#include "store/postgres/pg_job_store.hpp"
+#include "store/postgres/pg_pool.hpp"
+
+namespace mljobs::store::postgres {
+namespace {
+
+class PgBackend final : public Backend {
+ public:
+  PgBackend(std::string url, asio::any_io_executor ex, const StoreOptions& options)
+      : pool_(std::move(url), std::move(ex), options), jobs_(pool_) {}
+
+  std::string_view name() const override { return "postgresql"; }
+  jobs::JobStore& jobs() override { return jobs_; }
+
+ private:
+  PgPool pool_;  // first member: outlives the stores that use it
+  PgJobStore jobs_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> MakePgBackend(std::string url, boost::asio::any_io_executor ex,
+                                       const StoreOptions& options) {
+  return std::make_unique<PgBackend>(std::move(url), std::move(ex), options);
+}
+
+}  // namespace mljobs::store::postgres

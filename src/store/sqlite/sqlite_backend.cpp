@@ -1,0 +1,28 @@
+#include "store/sqlite/sqlite_backend.hpp"
+
+#include "store/sqlite/sqlite_database.hpp"
+#include "store/sqlite/sqlite_job_store.hpp"
+
+namespace mljobs::store::sqlite {
+namespace {
+
+class SqliteBackend final : public Backend {
+ public:
+  SqliteBackend(std::string path, const StoreOptions& options)
+      : db_(std::move(path), options), jobs_(db_) {}
+
+  std::string_view name() const override { return "sqlite"; }
+  jobs::JobStore& jobs() override { return jobs_; }
+
+ private:
+  SqliteDatabase db_;  // first member: outlives the stores that use it
+  SqliteJobStore jobs_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> MakeSqliteBackend(std::string path, const StoreOptions& options) {
+  return std::make_unique<SqliteBackend>(std::move(path), options);
+}
+
+}  // namespace mljobs::store::sqlite
