@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "store/postgres/pg_job_store.hpp"
-#include "support/pg_pooled_store.hpp"
 #include "store/postgres/pg_migrator.hpp"
+#include "support/pg_pooled_store.hpp"
 #include "support/run_sync.hpp"
 #include "support/test_backends.hpp"
 
@@ -72,7 +72,8 @@ TEST_F(PgMigrateTest, ConcurrentMigratorsApplyEachMigrationOnce) {
   std::atomic<int> ok{0};
   std::atomic<int> failed{0};
   for (auto& store : stores) {
-    asio::co_spawn(threads, (*store)->Migrate(), [&](std::exception_ptr e) { ++(e ? failed : ok); });
+    asio::co_spawn(threads, (*store)->Migrate(),
+                   [&](std::exception_ptr e) { ++(e ? failed : ok); });
   }
   auto deadline = std::chrono::steady_clock::now() + 60s;
   while (ok + failed < kStores && std::chrono::steady_clock::now() < deadline) {

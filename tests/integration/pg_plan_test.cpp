@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "store/postgres/pg_job_store.hpp"
-#include "support/pg_pooled_store.hpp"
 #include "store/postgres/pg_list_sql.hpp"
 #include "store/postgres/pg_pool.hpp"
+#include "support/pg_pooled_store.hpp"
 #include "support/run_sync.hpp"
 #include "support/test_backends.hpp"
 

@@ -18,21 +18,20 @@
 
 #include "common/error.hpp"
 #include "store/postgres/pg_job_store.hpp"
-#include "support/pg_pooled_store.hpp"
 #include "store/postgres/pg_statements.hpp"
+#include "support/pg_pooled_store.hpp"
 #include "support/run_sync.hpp"
 #include "support/tcp_proxy.hpp"
 #include "support/test_backends.hpp"
 
 namespace mljobs::store::postgres {
-
-using testing::PooledStore;
 namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using testing::BackendUnavailable;
 using testing::kPostgresqlBackend;
+using testing::PooledStore;
 using testing::TcpProxy;
 using testing::TestDatabase;
 
@@ -240,7 +239,7 @@ TEST_F(PgPoolTest, RefusedConnectFailsWithoutWaitingForTheTimeout) {
   StoreOptions options;
   options.connect_timeout = 60s;
   PooledStore store("postgresql://mljobs@127.0.0.1:" + std::to_string(port) + "/mljobs",
-                   io_.get_executor(), options);
+                    io_.get_executor(), options);
   auto started = std::chrono::steady_clock::now();
   EXPECT_EQ(Run(CodeOf(store->Ping(stats_))), ErrorCode::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 30s);
