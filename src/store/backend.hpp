@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "jobs/bulk_load_store.hpp"
 #include "jobs/job_store.hpp"
 
 namespace mljobs::store {
@@ -17,6 +18,7 @@ class Backend {
   virtual std::string_view name() const = 0;
 
   virtual jobs::JobStore& jobs() = 0;
+  virtual jobs::BulkLoadStore& bulk_load() = 0;
 };
 
 }  // namespace mljobs::store

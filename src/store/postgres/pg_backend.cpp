@@ -1,5 +1,6 @@
 #include "store/postgres/pg_backend.hpp"
 
+#include "store/postgres/pg_bulk_load.hpp"
 #include "store/postgres/pg_job_store.hpp"
 #include "store/postgres/pg_pool.hpp"
 
@@ -9,14 +10,16 @@ namespace {
 class PgBackend final : public Backend {
  public:
   PgBackend(std::string url, asio::any_io_executor ex, const StoreOptions& options)
-      : pool_(std::move(url), std::move(ex), options), jobs_(pool_) {}
+      : pool_(std::move(url), std::move(ex), options), jobs_(pool_), bulk_load_(pool_.url()) {}
 
   std::string_view name() const override { return "postgresql"; }
   jobs::JobStore& jobs() override { return jobs_; }
+  jobs::BulkLoadStore& bulk_load() override { return bulk_load_; }
 
  private:
   PgPool pool_;  // first member: outlives the stores that use it
   PgJobStore jobs_;
+  PgBulkLoad bulk_load_;
 };
 
 }  // namespace

@@ -56,6 +56,8 @@ class PgPool {
   asio::awaitable<Lease> Acquire();
 
   PgPoolStats Stats() const;
+  // The libpq URI it connects to (for a connection of its own, such as LISTEN).
+  const std::string& url() const { return url_; }
 
  private:
   struct Idle {

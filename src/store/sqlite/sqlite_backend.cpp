@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_backend.hpp"
 
+#include "store/sqlite/sqlite_bulk_load.hpp"
 #include "store/sqlite/sqlite_database.hpp"
 #include "store/sqlite/sqlite_job_store.hpp"
 
@@ -9,14 +10,16 @@ namespace {
 class SqliteBackend final : public Backend {
  public:
   SqliteBackend(std::string path, const StoreOptions& options)
-      : db_(std::move(path), options), jobs_(db_) {}
+      : db_(std::move(path), options), jobs_(db_), bulk_load_(db_) {}
 
   std::string_view name() const override { return "sqlite"; }
   jobs::JobStore& jobs() override { return jobs_; }
+  jobs::BulkLoadStore& bulk_load() override { return bulk_load_; }
 
  private:
   SqliteDatabase db_;  // first member: outlives the stores that use it
   SqliteJobStore jobs_;
+  SqliteBulkLoad bulk_load_;
 };
 
 }  // namespace
