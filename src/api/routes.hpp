@@ -4,6 +4,7 @@
 
 #include "http/router.hpp"
 #include "jobs/job_service.hpp"
+#include "jobs/queue_service.hpp"
 
 namespace mljobs::api {
 
@@ -12,6 +13,10 @@ namespace asio = boost::asio;
 // POST /jobs, POST /jobs/batch, GET /jobs, GET /jobs/export, GET /jobs/{id},
 // POST /jobs/{id}/cancel.
 void AddJobRoutes(http::Router& router, jobs::JobService& service);
+
+// POST /queue/claim, POST /queue/complete, POST /jobs/{id}/heartbeat, /complete, /fail.
+// Registered without roles; auth wraps them (worker or admin) when it lands.
+void AddQueueRoutes(http::Router& router, jobs::QueueService& queue);
 
 // GET /healthz (process alive), GET /readyz (database reachable, else 503).
 void AddHealthRoutes(http::Router& router, jobs::JobService& service);

@@ -1,6 +1,7 @@
 #include "cli/app.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_future.hpp>
@@ -10,6 +11,7 @@
 
 #include "api/routes.hpp"
 #include "jobs/job_service.hpp"
+#include "jobs/queue_service.hpp"
 #include "store/open_store.hpp"
 
 namespace mljobs::cli {
@@ -21,6 +23,7 @@ struct App::Impl {
   asio::io_context io;
   std::unique_ptr<store::Backend> backend;
   std::unique_ptr<jobs::JobService> service;
+  std::unique_ptr<jobs::QueueService> queue;
   std::unique_ptr<http::Server> server;
   std::vector<std::thread> threads;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -54,6 +57,10 @@ std::uint16_t App::Start() {
     http::Router router;
     api::AddJobRoutes(router, *m.service);
     api::AddHealthRoutes(router, *m.service);
+    m.queue = std::make_unique<jobs::QueueService>(m.backend->queue());
+    api::AddQueueRoutes(router, *m.queue);
+    // Expired leases go back to pending within about a second, without a separate process.
+    asio::co_spawn(m.io, m.queue->RunReaper(std::chrono::seconds(1)), asio::detached);
     m.server = std::make_unique<http::Server>(m.io.get_executor(), std::move(router),
                                               m.options.limits);
     return m.server->Listen(m.options.host, m.options.port);
@@ -73,6 +80,7 @@ void App::WaitForSignal() {
 
 void App::Stop() {
   Impl& m = *impl_;
+  if (m.queue) m.queue->Stop();  // ends the reaper and long polls, which would hold the io
   if (m.server) m.server->Stop();
   m.work.reset();
   // Open connections finish their current response; then the threads run out of work.
@@ -91,10 +99,12 @@ void App::Stop() {
     // alive for the rest of the process rather than risk a use-after-free at shutdown.
     std::cerr << "mljobs: requests still running after 5 s; stopped them" << std::endl;
     (void)m.service.release();
+    (void)m.queue.release();
     (void)m.backend.release();
   }
   m.server.reset();
   m.service.reset();
+  m.queue.reset();
   m.backend.reset();
 }
 

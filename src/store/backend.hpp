@@ -7,6 +7,7 @@
 
 #include "jobs/bulk_load_store.hpp"
 #include "jobs/job_store.hpp"
+#include "jobs/queue_store.hpp"
 
 namespace mljobs::store {
 
@@ -18,6 +19,7 @@ class Backend {
   virtual std::string_view name() const = 0;
 
   virtual jobs::JobStore& jobs() = 0;
+  virtual jobs::QueueStore& queue() = 0;
   virtual jobs::BulkLoadStore& bulk_load() = 0;
 };
 

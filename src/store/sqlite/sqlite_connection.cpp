@@ -55,6 +55,10 @@ void Statement::BindInt64(const char* name, std::int64_t value) {
   CheckBind(sqlite3_bind_int64(stmt_, ParameterIndex(name), value), name);
 }
 
+void Statement::BindDouble(const char* name, double value) {
+  CheckBind(sqlite3_bind_double(stmt_, ParameterIndex(name), value), name);
+}
+
 void Statement::BindText(const char* name, std::string_view value) {
   // SQLITE_TRANSIENT: the statement may outlive the caller's buffer (it is stepped later).
   CheckBind(sqlite3_bind_text64(stmt_, ParameterIndex(name), value.data(), value.size(),

@@ -30,6 +30,7 @@ class Statement {
   ~Statement();
 
   void BindInt64(const char* name, std::int64_t value);
+  void BindDouble(const char* name, double value);
   void BindText(const char* name, std::string_view value);
   void BindNull(const char* name);
   // NULL when `value` is empty.

@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "jobs/work_notifier.hpp"
 #include "obs/request_stats.hpp"
 #include "store/sqlite/sqlite_connection.hpp"
 #include "store/store_options.hpp"
@@ -33,6 +34,10 @@ class SqliteDatabase {
   SqliteDatabase& operator=(const SqliteDatabase&) = delete;
 
   const std::string& path() const { return path_; }
+
+  // Signalled after jobs are inserted through this database (SqliteJobStore), so that
+  // long-polling claims (SqliteQueueStore) wake without polling. Bounded to 1,000 waiters.
+  jobs::WorkNotifier& new_jobs() { return new_jobs_; }
 
   // Runs fn(Connection&) on the writer thread / on a reader thread with a reader
   // connection, resuming the caller on its own executor with fn's result (or exception).
@@ -69,6 +74,7 @@ class SqliteDatabase {
 
   const std::string path_;
   const StoreOptions options_;
+  jobs::WorkNotifier new_jobs_{1000};
   asio::thread_pool writer_thread_;
   asio::thread_pool reader_threads_;
   std::unique_ptr<Connection> writer_;  // touched only on writer_thread_

@@ -79,7 +79,7 @@ asio::awaitable<std::string> SqliteJobStore::ServerSecret(obs::RequestStats& sta
 
 asio::awaitable<jobs::Job> SqliteJobStore::Insert(obs::RequestStats& stats,
                                                   const jobs::NewJob& job) {
-  co_return co_await db_.OnWriter([&](Connection& connection) {
+  jobs::Job job_row = co_await db_.OnWriter([&](Connection& connection) {
     StatementTimer timer(stats, kInsertJob.name);
     Statement statement = connection.Prepare(kInsertJob.sql());
     BindNewJob(statement, job);
@@ -90,6 +90,8 @@ asio::awaitable<jobs::Job> SqliteJobStore::Insert(obs::RequestStats& stats,
     timer.Done(1);
     return std::move(*stored);
   });
+  db_.new_jobs().Notify();  // committed: wake long-polling claims
+  co_return job_row;
 }
 
 asio::awaitable<void> SqliteJobStore::InsertBatch(obs::RequestStats& stats,
@@ -117,6 +119,7 @@ asio::awaitable<void> SqliteJobStore::InsertBatch(obs::RequestStats& stats,
     transaction.Commit();
     timer.Done(static_cast<std::int64_t>(jobs.size()));
   });
+  db_.new_jobs().Notify();  // committed: wake long-polling claims
 }
 
 asio::awaitable<std::optional<jobs::Job>> SqliteJobStore::Get(

@@ -1,0 +1,104 @@
+// The fixed SQL of the PostgreSQL work queue (PgQueueStore). Each statement is a named
+// constant whose name is also its prepared-statement name. Data only.
+#pragma once
+
+#include "store/postgres/pg_statements.hpp"
+
+namespace mljobs::store::postgres {
+
+// One statement leases the batch. The ARRAY(...) sub-select runs once (an InitPlan) and
+// walks ml_jobs_pending_claim_idx in claim order; FOR UPDATE SKIP LOCKED makes concurrent
+// claims pass over each other's rows instead of queueing behind them, and re-checks the
+// WHERE on the locked row version, so a job is never leased twice.
+// $1 now, $2 lease (µs), $3 worker, $4 limit, $5 models (NULL: any).
+inline constexpr PgStatement kClaimJobs{
+    "claim_jobs",
+    "UPDATE ml_jobs SET status = 'running', attempts = attempts + 1, "
+    "started_at = $1::timestamptz, updated_at = $1::timestamptz, "
+    "lease_token = gen_random_uuid(), "
+    "lease_expires_at = $1::timestamptz + $2::int8 * interval '1 microsecond', "
+    "worker = $3::text "
+    "WHERE id = ANY(ARRAY("
+    "SELECT id FROM ml_jobs WHERE status = 'pending' AND run_after <= $1::timestamptz "
+    "AND ($5::text[] IS NULL OR model = ANY($5::text[])) "
+    "ORDER BY priority DESC, created_at, id LIMIT $4::int8 FOR UPDATE SKIP LOCKED)) "
+    "RETURNING " MLJOBS_PG_ALL_COLUMNS};
+
+// The token is compared in the WHERE, so the check and the change are one atomic step.
+// $1 uuid, $2 token, $3 now, $4 lease (µs).
+inline constexpr PgStatement kHeartbeatJob{
+    "heartbeat_job",
+    "UPDATE ml_jobs SET lease_expires_at = $3::timestamptz + $4::int8 * interval '1 microsecond', "
+    "updated_at = $3::timestamptz "
+    "WHERE job_uuid = $1::uuid AND lease_token = $2::uuid AND status = 'running' "
+    "RETURNING " MLJOBS_PG_ALL_COLUMNS};
+
+// Keeps lease_token, so a repeat with the same token can be recognised and answered alike.
+// $1 uuid, $2 token, $3 label, $4 score, $5 now.
+inline constexpr PgStatement kCompleteJob{
+    "complete_job",
+    "UPDATE ml_jobs SET status = 'completed', result_label = $3::text, "
+    "result_score = $4::float8, completed_at = $5::timestamptz, updated_at = $5::timestamptz, "
+    "lease_expires_at = NULL "
+    "WHERE job_uuid = $1::uuid AND lease_token = $2::uuid AND status = 'running' "
+    "RETURNING " MLJOBS_PG_ALL_COLUMNS};
+
+// Parallel arrays, one element per job (the service rejects repeated ids). Scores travel as
+// text, which float8 input reads back exactly (shortest round-trip form).
+// $1 uuids, $2 tokens, $3 labels, $4 scores, $5 now.
+inline constexpr PgStatement kCompleteJobs{
+    "complete_jobs",
+    "UPDATE ml_jobs AS j SET status = 'completed', result_label = t.label, "
+    "result_score = t.score::float8, completed_at = $5::timestamptz, "
+    "updated_at = $5::timestamptz, lease_expires_at = NULL "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+    "AS t(job_uuid, lease_token, label, score) "
+    "WHERE j.job_uuid = t.job_uuid::uuid AND j.lease_token = t.lease_token::uuid "
+    "AND j.status = 'running' "
+    "RETURNING j.job_uuid::text"};
+
+// Only for the jobs kCompleteJobs did not change: why not (absent, cancelled, repeat).
+inline constexpr PgStatement kCompleteJobsLookup{
+    "complete_jobs_lookup",
+    "SELECT " MLJOBS_PG_LIGHT_COLUMNS " FROM ml_jobs WHERE job_uuid = ANY($1::text[]::uuid[])"};
+
+// Back to pending after an exponential backoff, min(base * 2^(attempts-1), cap), while
+// attempts remain and the worker asked for a retry; otherwise failed for good.
+// $1 uuid, $2 token, $3 retry (0/1), $4 error, $5 now, $6 base (µs), $7 cap (µs).
+inline constexpr PgStatement kFailJob{
+    "fail_job",
+    "UPDATE ml_jobs SET "
+    "status = CASE WHEN $3::int4 = 1 AND attempts < max_attempts THEN 'pending' "
+    "ELSE 'failed' END, "
+    "run_after = CASE WHEN $3::int4 = 1 AND attempts < max_attempts THEN $5::timestamptz + "
+    "LEAST($6::int8 * (1::int8 << LEAST(GREATEST(attempts - 1, 0), 40)), $7::int8) "
+    "* interval '1 microsecond' ELSE run_after END, "
+    "completed_at = CASE WHEN $3::int4 = 1 AND attempts < max_attempts THEN NULL "
+    "ELSE $5::timestamptz END, "
+    "error = $4::text, lease_token = NULL, lease_expires_at = NULL, updated_at = $5::timestamptz "
+    "WHERE job_uuid = $1::uuid AND lease_token = $2::uuid AND status = 'running' "
+    "RETURNING " MLJOBS_PG_ALL_COLUMNS};
+
+// Why a single-job lease call changed nothing.
+inline constexpr PgStatement kLeaseLookup{
+    "lease_lookup", "SELECT " MLJOBS_PG_ALL_COLUMNS " FROM ml_jobs WHERE job_uuid = $1::uuid"};
+
+// Expired leases, oldest first, from ml_jobs_running_lease_idx. SKIP LOCKED: a job whose
+// holder is completing it right now is left to that completion.
+// $1 now, $2 limit.
+inline constexpr PgStatement kReapExpiredLeases{
+    "reap_expired_leases",
+    "UPDATE ml_jobs SET "
+    "status = CASE WHEN attempts < max_attempts THEN 'pending' ELSE 'failed' END, "
+    "run_after = CASE WHEN attempts < max_attempts THEN $1::timestamptz ELSE run_after END, "
+    "completed_at = CASE WHEN attempts < max_attempts THEN NULL ELSE $1::timestamptz END, "
+    "error = 'lease expired', lease_token = NULL, lease_expires_at = NULL, "
+    "updated_at = $1::timestamptz "
+    "WHERE id = ANY(ARRAY("
+    "SELECT id FROM ml_jobs WHERE status = 'running' AND lease_expires_at < $1::timestamptz "
+    "ORDER BY lease_expires_at LIMIT $2::int8 FOR UPDATE SKIP LOCKED))"};
+
+// The channel migration 0002's trigger notifies after every INSERT into ml_jobs.
+inline constexpr std::string_view kNewJobsChannel = "mljobs_new_jobs";
+
+}  // namespace mljobs::store::postgres

@@ -1,0 +1,58 @@
+// PgQueueStore: the PostgreSQL implementation of jobs::QueueStore, on the backend's shared
+// PgPool, plus the LISTEN connection that wakes long-polling claims (started on first
+// use). Thread-safe: its coroutines may run concurrently on any thread of the executor.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "jobs/queue_store.hpp"
+#include "store/postgres/pg_listener.hpp"
+#include "store/postgres/pg_pool.hpp"
+#include "store/postgres/pg_statements.hpp"
+
+namespace mljobs::store::postgres {
+
+class PgQueueStore final : public jobs::QueueStore {
+ public:
+  // Bound on claims long-polling at once per server process.
+  static constexpr std::size_t kMaxWaiters = 1000;
+
+  // `pool` must outlive this store (PgBackend owns both); `url` is the pool's URL, for the
+  // LISTEN connection.
+  PgQueueStore(PgPool& pool, std::string url) : pool_(pool), url_(std::move(url)) {}
+
+  asio::awaitable<std::vector<jobs::Job>> Claim(obs::RequestStats& stats,
+                                                const jobs::ClaimRequest& request) override;
+  asio::awaitable<jobs::LeaseResult> Heartbeat(obs::RequestStats& stats, std::string_view uuid,
+                                               std::string_view lease_token,
+                                               jobs::Micros lease_micros,
+                                               jobs::Micros now) override;
+  asio::awaitable<jobs::LeaseResult> Complete(obs::RequestStats& stats,
+                                              const jobs::Completion& completion,
+                                              jobs::Micros now) override;
+  asio::awaitable<std::vector<jobs::LeaseOutcome>> CompleteBatch(
+      obs::RequestStats& stats, std::span<const jobs::Completion> completions,
+      jobs::Micros now) override;
+  asio::awaitable<jobs::LeaseResult> Fail(obs::RequestStats& stats, std::string_view uuid,
+                                          const jobs::FailRequest& request) override;
+  asio::awaitable<int> ReapExpired(obs::RequestStats& stats, jobs::Micros now,
+                                   int limit) override;
+  jobs::WorkNotifier& NewJobs() override;
+
+ private:
+  // Runs a single-job lease statement; on no row, looks the job up to say why.
+  asio::awaitable<jobs::LeaseResult> RunLeaseCall(obs::RequestStats& stats,
+                                                  const PgStatement& statement,
+                                                  const PgParams& params, std::string_view uuid,
+                                                  std::string_view lease_token, bool completing);
+
+  PgPool& pool_;
+  const std::string url_;
+  jobs::WorkNotifier new_jobs_{kMaxWaiters};
+  std::once_flag listener_started_;
+  std::unique_ptr<PgListener> listener_;  // declared last: stops before new_jobs_ goes
+};
+
+}  // namespace mljobs::store::postgres

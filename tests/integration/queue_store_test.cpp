@@ -1,0 +1,384 @@
+// The QueueStore contract on both backends, on a fresh real database per test: claim order
+// and filters, exactly-once leasing under 16 concurrent claimers, lease checks (wrong token,
+// cancelled, idempotent repeat), retry backoff and max_attempts, the reaper of expired
+// leases, and that the claim walks the partial pending index.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "jobs/job.hpp"
+#include "jobs/queue_store.hpp"
+#include "obs/request_stats.hpp"
+#include "store/sqlite/sqlite_queue_statements.hpp"
+#include "support/test_backends.hpp"
+
+namespace mljobs {
+namespace {
+
+namespace asio = boost::asio;
+using jobs::ClaimRequest;
+using jobs::Completion;
+using jobs::FailRequest;
+using jobs::Job;
+using jobs::JobStatus;
+using jobs::LeaseOutcome;
+using jobs::Micros;
+using jobs::NewJob;
+
+constexpr Micros kBase = 1'700'000'000'000'000;
+constexpr Micros kSecond = 1'000'000;
+
+std::string Uuid(long long n) {
+  char text[37];
+  std::snprintf(text, sizeof text, "01890000-0000-7000-8000-%012llx", n);
+  return text;
+}
+
+NewJob MakeJob(long long n, Micros created_at, int priority = 0, std::string model = "m",
+               int max_attempts = 3) {
+  NewJob job;
+  job.uuid = Uuid(n);
+  job.owner = "alice";
+  job.model = std::move(model);
+  job.input_text = "input " + std::to_string(n);
+  job.priority = priority;
+  job.max_attempts = max_attempts;
+  job.created_at = created_at;
+  return job;
+}
+
+ClaimRequest Claim(int limit, Micros now, std::string worker = "w1", Micros lease = 60 * kSecond) {
+  ClaimRequest r;
+  r.worker = std::move(worker);
+  r.limit = limit;
+  r.lease_micros = lease;
+  r.now = now;
+  return r;
+}
+
+class QueueStoreTest : public testing::StoreTest {
+ protected:
+  jobs::QueueStore& queue() { return backend().queue(); }
+
+  void Insert(const std::vector<NewJob>& jobs) {
+    obs::RequestStats stats;
+    Run(store().InsertBatch(stats, jobs));
+  }
+
+  std::vector<Job> ClaimJobs(const ClaimRequest& request) {
+    obs::RequestStats stats;
+    std::vector<Job> out = Run(queue().Claim(stats, request));
+    EXPECT_EQ(stats.statements(), 1);
+    return out;
+  }
+
+  Job GetJob(long long n) {
+    obs::RequestStats stats;
+    return *Run(store().Get(stats, Uuid(n), std::nullopt));
+  }
+
+  jobs::LeaseResult Complete(const Job& job, std::string_view token, Micros now,
+                             std::string label = "pos") {
+    obs::RequestStats stats;
+    return Run(queue().Complete(stats, Completion{job.uuid, std::string(token), label, 0.75}, now));
+  }
+
+  jobs::LeaseResult Fail(const Job& job, Micros now, bool retry = true) {
+    obs::RequestStats stats;
+    FailRequest r;
+    r.lease_token = *job.lease_token;
+    r.error = "boom";
+    r.retry = retry;
+    r.now = now;
+    r.backoff_base = kSecond;
+    r.backoff_cap = 3 * kSecond;
+    return Run(queue().Fail(stats, job.uuid, r));
+  }
+};
+
+std::vector<std::string> UuidsOf(const std::vector<Job>& jobs) {
+  std::vector<std::string> out;
+  for (const Job& j : jobs) out.push_back(j.uuid);
+  return out;
+}
+
+TEST_P(QueueStoreTest, ClaimLeasesByPriorityThenAge) {
+  Insert({MakeJob(1, kBase + 1, 0), MakeJob(2, kBase + 2, 5), MakeJob(3, kBase + 3, 5),
+          MakeJob(4, kBase + 4, -1), MakeJob(5, kBase + 5, 0)});
+  const Micros now = kBase + 10 * kSecond;
+  std::vector<Job> first = ClaimJobs(Claim(3, now, "w1", 30 * kSecond));
+  EXPECT_EQ(UuidsOf(first), (std::vector<std::string>{Uuid(2), Uuid(3), Uuid(1)}));
+  std::set<std::string> tokens;
+  for (const Job& job : first) {
+    EXPECT_EQ(job.status, JobStatus::kRunning);
+    EXPECT_EQ(job.attempts, 1);
+    EXPECT_EQ(job.started_at, now);
+    EXPECT_EQ(job.lease_expires_at, now + 30 * kSecond);
+    EXPECT_EQ(job.worker, "w1");
+    EXPECT_EQ(job.input_text, "input " + job.uuid.substr(job.uuid.size() - 1));
+    ASSERT_TRUE(job.lease_token.has_value());
+    EXPECT_EQ(job.lease_token->size(), 36u);
+    tokens.insert(*job.lease_token);
+  }
+  EXPECT_EQ(tokens.size(), 3u);  // a fresh token per job
+  EXPECT_EQ(UuidsOf(ClaimJobs(Claim(10, now))), (std::vector<std::string>{Uuid(5), Uuid(4)}));
+  EXPECT_TRUE(ClaimJobs(Claim(10, now)).empty());
+}
+
+TEST_P(QueueStoreTest, ClaimHonoursRunAfterAndModels) {
+  Insert({MakeJob(1, kBase, 0, "a"), MakeJob(2, kBase + 1, 0, "b"), MakeJob(3, kBase + 2, 0, "c")});
+  // Nothing is runnable before its run_after (created_at for a new job).
+  EXPECT_TRUE(ClaimJobs(Claim(10, kBase - 1)).empty());
+  ClaimRequest only = Claim(10, kBase + kSecond);
+  only.models = {"c", "a"};
+  EXPECT_EQ(UuidsOf(ClaimJobs(only)), (std::vector<std::string>{Uuid(1), Uuid(3)}));
+  only.models = {"zzz"};
+  EXPECT_TRUE(ClaimJobs(only).empty());
+  EXPECT_EQ(GetJob(2).status, JobStatus::kPending);
+}
+
+TEST_P(QueueStoreTest, SixteenClaimersDrainTwentyThousandJobsExactlyOnce) {
+  constexpr int kJobs = 20'000;
+  for (int batch = 0; batch < 2; ++batch) {
+    std::vector<NewJob> jobs;
+    for (int i = 0; i < kJobs / 2; ++i) {
+      const int n = batch * (kJobs / 2) + i;
+      jobs.push_back(MakeJob(n, kBase + n, n % 5));
+    }
+    Insert(jobs);
+  }
+  std::map<std::string, int> claimed;  // uuid -> times claimed (io thread only)
+  int finished = 0;
+  std::exception_ptr failure;
+  for (int w = 0; w < 16; ++w) {
+    asio::co_spawn(
+        io(),
+        [&, w]() -> asio::awaitable<void> {
+          while (true) {
+            obs::RequestStats stats;
+            std::vector<Job> batch = co_await queue().Claim(
+                stats, Claim(50, kBase + kJobs + kSecond, "w" + std::to_string(w)));
+            if (batch.empty()) co_return;
+            std::vector<Completion> done;
+            for (const Job& job : batch) {
+              ++claimed[job.uuid];
+              done.push_back(Completion{job.uuid, *job.lease_token, "ok", 1.0});
+            }
+            auto outcomes = co_await queue().CompleteBatch(stats, done, kBase + kJobs + kSecond);
+            for (LeaseOutcome o : outcomes) {
+              if (o != LeaseOutcome::kOk) throw std::runtime_error("a completion was refused");
+            }
+          }
+        },
+        [&](std::exception_ptr e) {
+          if (e) failure = e;
+          ++finished;
+        });
+  }
+  io().restart();
+  io().run();
+  ASSERT_EQ(finished, 16);
+  if (failure) std::rethrow_exception(failure);
+  EXPECT_EQ(claimed.size(), static_cast<std::size_t>(kJobs));
+  for (const auto& [uuid, times] : claimed) ASSERT_EQ(times, 1) << uuid;
+  auto rows = database().Query(
+      "SELECT status, count(*), min(attempts), max(attempts) FROM ml_jobs GROUP BY status");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], "completed");
+  EXPECT_EQ(rows[0][1], std::to_string(kJobs));
+  EXPECT_EQ(rows[0][2], "1");
+  EXPECT_EQ(rows[0][3], "1");
+}
+
+TEST_P(QueueStoreTest, OnlyTheLeaseHolderCompletesAndARepeatIsIdempotent) {
+  Insert({MakeJob(1, kBase), MakeJob(2, kBase + 1)});
+  std::vector<Job> claimed = ClaimJobs(Claim(2, kBase + kSecond));
+  ASSERT_EQ(claimed.size(), 2u);
+  const Job& job = claimed[0];
+  // Another job's token does not hold this one.
+  jobs::LeaseResult wrong = Complete(job, *claimed[1].lease_token, kBase + 2 * kSecond);
+  EXPECT_EQ(wrong.outcome, LeaseOutcome::kLeaseLost);
+  EXPECT_EQ(GetJob(1).status, JobStatus::kRunning);
+
+  jobs::LeaseResult done = Complete(job, *job.lease_token, kBase + 2 * kSecond);
+  ASSERT_EQ(done.outcome, LeaseOutcome::kOk);
+  EXPECT_EQ(done.job->status, JobStatus::kCompleted);
+  EXPECT_EQ(done.job->result_label, "pos");
+  EXPECT_EQ(done.job->result_score, 0.75);
+  EXPECT_EQ(done.job->completed_at, kBase + 2 * kSecond);
+  EXPECT_EQ(done.job->lease_expires_at, std::nullopt);
+
+  jobs::LeaseResult again = Complete(job, *job.lease_token, kBase + 3 * kSecond, "other");
+  EXPECT_EQ(again.outcome, LeaseOutcome::kRepeated);
+  EXPECT_EQ(again.job->result_label, "pos");  // the first result stands
+  EXPECT_EQ(GetJob(1).completed_at, kBase + 2 * kSecond);
+
+  obs::RequestStats stats;
+  jobs::LeaseResult heartbeat =
+      Run(queue().Heartbeat(stats, job.uuid, *job.lease_token, kSecond, kBase + 3 * kSecond));
+  EXPECT_EQ(heartbeat.outcome, LeaseOutcome::kLeaseLost);
+
+  Job absent_job;
+  absent_job.uuid = Uuid(99);
+  jobs::LeaseResult absent = Complete(absent_job, *job.lease_token, kBase + 3 * kSecond);
+  EXPECT_EQ(absent.outcome, LeaseOutcome::kNotFound);
+}
+
+TEST_P(QueueStoreTest, HeartbeatExtendsTheLease) {
+  Insert({MakeJob(1, kBase)});
+  Job job = ClaimJobs(Claim(1, kBase + kSecond, "w1", 10 * kSecond)).at(0);
+  obs::RequestStats stats;
+  jobs::LeaseResult beat =
+      Run(queue().Heartbeat(stats, job.uuid, *job.lease_token, 30 * kSecond, kBase + 5 * kSecond));
+  ASSERT_EQ(beat.outcome, LeaseOutcome::kOk);
+  EXPECT_EQ(stats.statements(), 1);
+  EXPECT_EQ(beat.job->lease_expires_at, kBase + 35 * kSecond);
+  EXPECT_EQ(GetJob(1).lease_expires_at, kBase + 35 * kSecond);
+}
+
+TEST_P(QueueStoreTest, CancelledRunningJobAnswersCancelled) {
+  Insert({MakeJob(1, kBase)});
+  Job job = ClaimJobs(Claim(1, kBase + kSecond)).at(0);
+  obs::RequestStats stats;
+  ASSERT_EQ(Run(store().Cancel(stats, job.uuid, std::nullopt, kBase + 2 * kSecond)).outcome,
+            jobs::CancelOutcome::kCancelled);
+  EXPECT_EQ(Complete(job, *job.lease_token, kBase + 3 * kSecond).outcome, LeaseOutcome::kCancelled);
+  EXPECT_EQ(Run(queue().Heartbeat(stats, job.uuid, *job.lease_token, kSecond, kBase)).outcome,
+            LeaseOutcome::kCancelled);
+  EXPECT_EQ(GetJob(1).status, JobStatus::kCancelled);
+}
+
+TEST_P(QueueStoreTest, FailRetriesWithExponentialBackoffUntilMaxAttempts) {
+  Insert({MakeJob(1, kBase, 0, "m", 4)});
+  Micros now = kBase + kSecond;
+  // Backoff base 1 s, cap 3 s: retries wait 1 s, 2 s, then 3 s (capped).
+  const Micros waits[] = {kSecond, 2 * kSecond, 3 * kSecond};
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    Job job = ClaimJobs(Claim(1, now)).at(0);
+    EXPECT_EQ(job.attempts, attempt);
+    jobs::LeaseResult failed = Fail(job, now);
+    ASSERT_EQ(failed.outcome, LeaseOutcome::kOk);
+    EXPECT_EQ(failed.job->status, JobStatus::kPending);
+    EXPECT_EQ(failed.job->error, "boom");
+    EXPECT_EQ(failed.job->run_after, now + waits[attempt - 1]);
+    EXPECT_EQ(failed.job->lease_token, std::nullopt);
+    // Not runnable a microsecond early; runnable on time.
+    EXPECT_TRUE(ClaimJobs(Claim(1, now + waits[attempt - 1] - 1)).empty());
+    // The old token no longer holds the job.
+    EXPECT_EQ(Complete(job, *job.lease_token, now).outcome, LeaseOutcome::kLeaseLost);
+    now += waits[attempt - 1];
+  }
+  Job last = ClaimJobs(Claim(1, now)).at(0);
+  EXPECT_EQ(last.attempts, 4);
+  jobs::LeaseResult final_fail = Fail(last, now);
+  ASSERT_EQ(final_fail.outcome, LeaseOutcome::kOk);
+  EXPECT_EQ(final_fail.job->status, JobStatus::kFailed);
+  EXPECT_EQ(final_fail.job->completed_at, now);
+  EXPECT_EQ(final_fail.job->error, "boom");
+  EXPECT_TRUE(ClaimJobs(Claim(1, now + 3600 * kSecond)).empty());
+}
+
+TEST_P(QueueStoreTest, FailWithoutRetryIsFinal) {
+  Insert({MakeJob(1, kBase)});
+  Job job = ClaimJobs(Claim(1, kBase + kSecond)).at(0);
+  jobs::LeaseResult failed = Fail(job, kBase + 2 * kSecond, /*retry=*/false);
+  ASSERT_EQ(failed.outcome, LeaseOutcome::kOk);
+  EXPECT_EQ(failed.job->status, JobStatus::kFailed);
+  EXPECT_EQ(failed.job->attempts, 1);
+}
+
+TEST_P(QueueStoreTest, ReaperReturnsExpiredLeasesAndTheDeadWorkerLosesIt) {
+  Insert({MakeJob(1, kBase, 0, "m", 2), MakeJob(2, kBase + 1, 0, "m", 1)});
+  const Micros t0 = kBase + kSecond;
+  std::vector<Job> dead = ClaimJobs(Claim(2, t0, "dead", 10 * kSecond));
+  ASSERT_EQ(dead.size(), 2u);
+  obs::RequestStats stats;
+  // Not expired yet: nothing changes.
+  EXPECT_EQ(Run(queue().ReapExpired(stats, t0 + 10 * kSecond, 100)), 0);
+  EXPECT_EQ(Run(queue().ReapExpired(stats, t0 + 11 * kSecond, 100)), 2);
+  Job retried = GetJob(1);
+  EXPECT_EQ(retried.status, JobStatus::kPending);
+  EXPECT_EQ(retried.error, "lease expired");
+  EXPECT_EQ(retried.run_after, t0 + 11 * kSecond);
+  Job used_up = GetJob(2);  // max_attempts 1: the expired attempt was its last
+  EXPECT_EQ(used_up.status, JobStatus::kFailed);
+  EXPECT_EQ(used_up.completed_at, t0 + 11 * kSecond);
+
+  Job again = ClaimJobs(Claim(10, t0 + 12 * kSecond, "alive")).at(0);
+  EXPECT_EQ(again.uuid, Uuid(1));
+  EXPECT_EQ(again.attempts, 2);
+  EXPECT_NE(again.lease_token, dead[0].lease_token);
+  // The dead worker's late completion is refused; the new holder's is taken.
+  EXPECT_EQ(Complete(dead[0], *dead[0].lease_token, t0 + 13 * kSecond).outcome,
+            LeaseOutcome::kLeaseLost);
+  EXPECT_EQ(Complete(again, *again.lease_token, t0 + 13 * kSecond).outcome, LeaseOutcome::kOk);
+  EXPECT_EQ(Run(queue().ReapExpired(stats, t0 + 3600 * kSecond, 100)), 0);
+}
+
+TEST_P(QueueStoreTest, CompleteBatchAnswersPerJob) {
+  Insert({MakeJob(1, kBase), MakeJob(2, kBase + 1), MakeJob(3, kBase + 2), MakeJob(4, kBase + 3)});
+  std::vector<Job> c = ClaimJobs(Claim(4, kBase + kSecond));
+  ASSERT_EQ(c.size(), 4u);
+  obs::RequestStats cancel_stats;
+  Run(store().Cancel(cancel_stats, c[3].uuid, std::nullopt, kBase + kSecond));
+  std::vector<Completion> batch = {
+      {c[0].uuid, *c[0].lease_token, "a", 0.5},
+      {c[1].uuid, *c[2].lease_token, "b", 0.5},  // wrong token
+      {Uuid(77), *c[0].lease_token, "c", 0.5},   // no such job
+      {c[3].uuid, *c[3].lease_token, "d", 0.5},  // cancelled
+      {c[2].uuid, *c[2].lease_token, "e", 0.25},
+  };
+  obs::RequestStats stats;
+  auto outcomes = Run(queue().CompleteBatch(stats, batch, kBase + 2 * kSecond));
+  EXPECT_EQ(outcomes, (std::vector<LeaseOutcome>{LeaseOutcome::kOk, LeaseOutcome::kLeaseLost,
+                                                 LeaseOutcome::kNotFound, LeaseOutcome::kCancelled,
+                                                 LeaseOutcome::kOk}));
+  EXPECT_EQ(stats.statements(), 2);  // the update, and one lookup of the four unchanged
+  EXPECT_EQ(GetJob(3).result_score, 0.25);
+  EXPECT_EQ(GetJob(2).status, JobStatus::kRunning);
+  // A repeat of a good batch: one statement that changes nothing, then the lookup says
+  // "already completed with this token".
+  obs::RequestStats repeat;
+  auto again = Run(queue().CompleteBatch(repeat, std::vector<Completion>{batch[0]}, kBase));
+  EXPECT_EQ(again, std::vector<LeaseOutcome>{LeaseOutcome::kRepeated});
+  obs::RequestStats happy;
+  auto ok = Run(queue().CompleteBatch(
+      happy, std::vector<Completion>{{c[1].uuid, *c[1].lease_token, "b", 1}}, kBase));
+  EXPECT_EQ(ok, std::vector<LeaseOutcome>{LeaseOutcome::kOk});
+  EXPECT_EQ(happy.statements(), 1);
+}
+
+TEST_P(QueueStoreTest, ClaimWalksThePendingClaimIndex) {
+  std::vector<NewJob> jobs;
+  for (int i = 0; i < 2000; ++i) jobs.push_back(MakeJob(i, kBase + i, i % 3));
+  Insert(jobs);
+  std::string plan;
+  if (GetParam() == "postgresql") {
+    database().Query("ANALYZE ml_jobs");
+    for (const auto& row : database().Query(
+             "EXPLAIN SELECT id FROM ml_jobs WHERE status = 'pending' "
+             "AND run_after <= now() ORDER BY priority DESC, created_at, id LIMIT 10 "
+             "FOR UPDATE SKIP LOCKED")) {
+      plan += *row[0] + "\n";
+    }
+  } else {
+    // The store's own statement (unbound parameters are NULL to EXPLAIN).
+    for (const auto& row : database().Query("EXPLAIN QUERY PLAN " +
+                                            std::string(store::sqlite::kClaimJobs.sql()))) {
+      plan += *row.back() + "\n";
+    }
+  }
+  EXPECT_NE(plan.find("ml_jobs_pending_claim_idx"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("Sort"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, QueueStoreTest, ::testing::Values("sqlite", "postgresql"));
+
+}  // namespace
+}  // namespace mljobs
