@@ -4,6 +4,8 @@
 
 #include "http/router.hpp"
 #include "jobs/job_service.hpp"
+#include "jobs/stats_service.hpp"
+#include "jobs/archive_service.hpp"
 #include "jobs/queue_service.hpp"
 
 namespace mljobs::api {
@@ -20,5 +22,11 @@ void AddQueueRoutes(http::Router& router, jobs::QueueService& queue);
 
 // GET /healthz (process alive), GET /readyz (database reachable, else 503).
 void AddHealthRoutes(http::Router& router, jobs::JobService& service);
+
+// GET /jobs/stats, GET /jobs/stats/timeseries?hours=N (1..720, default 48).
+void AddStatsRoutes(http::Router& router, jobs::StatsService& service);
+
+// POST /admin/archive-jobs?days_old=&batch_size=, POST /admin/purge-archive?days_old=&batch_size=.
+void AddArchiveRoutes(http::Router& router, jobs::ArchiveService& service);
 
 }  // namespace mljobs::api

@@ -11,6 +11,8 @@
 
 #include "api/routes.hpp"
 #include "jobs/job_service.hpp"
+#include "jobs/stats_service.hpp"
+#include "jobs/archive_service.hpp"
 #include "jobs/queue_service.hpp"
 #include "store/open_store.hpp"
 
@@ -23,6 +25,8 @@ struct App::Impl {
   asio::io_context io;
   std::unique_ptr<store::Backend> backend;
   std::unique_ptr<jobs::JobService> service;
+  std::unique_ptr<jobs::StatsService> stats;
+  std::unique_ptr<jobs::ArchiveService> archive;
   std::unique_ptr<jobs::QueueService> queue;
   std::unique_ptr<http::Server> server;
   std::vector<std::thread> threads;
@@ -54,7 +58,11 @@ std::uint16_t App::Start() {
     std::string secret = m.RunOnIo(m.backend->jobs().ServerSecret(stats));
     m.service = std::make_unique<jobs::JobService>(m.backend->jobs(), std::move(secret));
 
+    m.stats = std::make_unique<jobs::StatsService>(m.backend->stats());
+    m.archive = std::make_unique<jobs::ArchiveService>(m.backend->archive());
     http::Router router;
+    api::AddStatsRoutes(router, *m.stats);
+    api::AddArchiveRoutes(router, *m.archive);
     api::AddJobRoutes(router, *m.service);
     api::AddHealthRoutes(router, *m.service);
     m.queue = std::make_unique<jobs::QueueService>(m.backend->queue());
@@ -99,11 +107,15 @@ void App::Stop() {
     // alive for the rest of the process rather than risk a use-after-free at shutdown.
     std::cerr << "mljobs: requests still running after 5 s; stopped them" << std::endl;
     (void)m.service.release();
+    (void)m.stats.release();
+    (void)m.archive.release();
     (void)m.queue.release();
     (void)m.backend.release();
   }
   m.server.reset();
   m.service.reset();
+  m.stats.reset();
+  m.archive.reset();
   m.queue.reset();
   m.backend.reset();
 }

@@ -7,6 +7,8 @@
 
 #include "jobs/bulk_load_store.hpp"
 #include "jobs/job_store.hpp"
+#include "jobs/stats_store.hpp"
+#include "jobs/archive_store.hpp"
 #include "jobs/queue_store.hpp"
 
 namespace mljobs::store {
@@ -19,6 +21,8 @@ class Backend {
   virtual std::string_view name() const = 0;
 
   virtual jobs::JobStore& jobs() = 0;
+  virtual jobs::StatsStore& stats() = 0;
+  virtual jobs::ArchiveStore& archive() = 0;
   virtual jobs::QueueStore& queue() = 0;
   virtual jobs::BulkLoadStore& bulk_load() = 0;
 };

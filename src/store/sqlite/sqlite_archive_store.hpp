@@ -1,0 +1,24 @@
+// SqliteArchiveStore: the SQLite implementation of jobs::ArchiveStore. Coroutines on the
+// caller's executor; every sqlite3 call runs on the shared SqliteDatabase's writer thread.
+#pragma once
+
+#include "jobs/archive_store.hpp"
+#include "store/sqlite/sqlite_database.hpp"
+
+namespace mljobs::store::sqlite {
+
+class SqliteArchiveStore final : public jobs::ArchiveStore {
+ public:
+  // `db` must outlive the store (SqliteBackend owns both).
+  explicit SqliteArchiveStore(SqliteDatabase& db) : db_(db) {}
+
+  asio::awaitable<std::int64_t> ArchiveBatch(obs::RequestStats& stats, jobs::Micros cutoff,
+                                             int limit, jobs::Micros now) override;
+  asio::awaitable<jobs::PurgeStep> PurgeBatch(obs::RequestStats& stats, jobs::Micros cutoff,
+                                              int limit) override;
+
+ private:
+  SqliteDatabase& db_;
+};
+
+}  // namespace mljobs::store::sqlite
