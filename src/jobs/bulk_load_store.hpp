@@ -30,7 +30,9 @@ class BulkLoadStore {
 
   // Starts one load, which is one transaction: nothing is visible to other connections
   // before Finish, and a load never finished (an error, a killed process) leaves the
-  // table as it was. Takes the table's write lock for the whole load. When ml_jobs is
+  // table as it was. Takes the table's write lock for the whole load. Rows go in with the
+  // job counters' triggers off: the caller must call StatsStore::RebuildCounters after
+  // Finish (until then GET /jobs/stats does not count them). When ml_jobs is
   // empty, its secondary indexes are dropped and Finish builds them again after the rows
   // (one sort per index instead of millions of index inserts). Returns whether the table
   // was empty. Throws Error(kUnavailable) when the database cannot be reached, and

@@ -146,6 +146,14 @@ TEST_P(SeedTest, LoadsExactlyTheRowsWithTheRealisticShape) {
                   "started_at IS NULL OR completed_at IS NOT NULL)"),
             0);
 
+  // Counters were rebuilt after the load: they agree with GROUP BY.
+  EXPECT_EQ(database().Query("SELECT status, sum(jobs) FROM ml_jobs_counters WHERE metric = "
+                             "'jobs' AND archive_month = 0 GROUP BY status HAVING sum(jobs) <> 0 "
+                             "ORDER BY status"),
+            database().Query("SELECT status, count(*) FROM ml_jobs GROUP BY status ORDER BY status"));
+  EXPECT_EQ(Scalar(database(), "SELECT sum(jobs) FROM ml_jobs_counters WHERE metric = 'created'"),
+            "20000");
+
   // Statistics were refreshed: the status filter's list uses its index.
   EXPECT_NE(Plan("SELECT id FROM ml_jobs WHERE status = 'failed' "
                  "ORDER BY created_at DESC, id DESC LIMIT 50")
@@ -189,6 +197,9 @@ TEST_P(SeedTest, IntoATableWithRowsKeepsThemAndItsIndexes) {
   EXPECT_EQ(Count("SELECT count(*) FROM ml_jobs"), 2'001);
   EXPECT_EQ(Scalar(database(), "SELECT input_text FROM ml_jobs WHERE id = 1"), "before the seed");
   EXPECT_EQ(Count("SELECT count(*) FROM ml_jobs WHERE id > 1"), 2'000);
+  // The job inserted before (counted by its trigger) and the seeded ones (rebuilt) alike.
+  EXPECT_EQ(Scalar(database(), "SELECT sum(jobs) FROM ml_jobs_counters WHERE metric = 'jobs'"),
+            "2001");
   EXPECT_EQ(IndexNames(database()), indexes);
 }
 

@@ -1,0 +1,139 @@
+#include "store/postgres/pg_admin_store.hpp"
+
+#include <array>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <limits>
+
+#include "common/error.hpp"
+#include "jobs/time_format.hpp"
+#include "store/postgres/pg_admin_statements.hpp"
+#include "store/postgres/pg_list_sql.hpp"
+
+namespace mljobs::store::postgres {
+namespace {
+
+namespace json = boost::json;
+
+constexpr jobs::Micros kDayMicros = 24LL * 3600 * 1'000'000;
+
+std::optional<std::int64_t> OptionalInt(const PgResult& r, int row, int col) {
+  if (r.IsNull(row, col)) return std::nullopt;
+  return r.Int(row, col);
+}
+
+std::optional<jobs::Micros> OptionalTimestamp(const PgResult& r, int row, int col) {
+  if (r.IsNull(row, col)) return std::nullopt;
+  return r.Timestamp(row, col);
+}
+
+// Walks a plan node and its children: index use, full scans and their tables.
+void Summarise(const json::object& node, jobs::ExplainResult& out) {
+  std::string_view type = node.at("Node Type").as_string();
+  if (type.find("Index") != std::string_view::npos) out.uses_index = true;
+  if (type == "Seq Scan") {
+    const json::value* relation = node.if_contains("Relation Name");
+    out.seq_scans.emplace_back(relation ? std::string_view(relation->as_string()) : "?");
+  }
+  if (const json::value* plans = node.if_contains("Plans")) {
+    for (const json::value& child : plans->as_array()) Summarise(child.as_object(), out);
+  }
+}
+
+}  // namespace
+
+asio::awaitable<jobs::DbHealth> PgAdminStore::Health(obs::RequestStats& stats) {
+  const std::array<PgCommand, 3> commands{
+      PgCommand{kHealthTables.name, kHealthTables.sql, nullptr, true},
+      PgCommand{kHealthIndexes.name, kHealthIndexes.sql, nullptr, true},
+      PgCommand{kHealthCache.name, kHealthCache.sql, nullptr, true}};
+  std::vector<PgResult> results;
+  {
+    auto conn = co_await pool_.Acquire();
+    results = co_await conn->Run(stats, commands);
+  }
+  jobs::DbHealth health;
+  const PgResult& tables = results[0];
+  for (int i = 0; i < tables.Rows(); ++i) {
+    jobs::TableHealth t;
+    t.name = std::string(tables.Text(i, 0));
+    t.heap_bytes = tables.Int(i, 1);
+    t.index_bytes = tables.Int(i, 2);
+    t.total_bytes = tables.Int(i, 3);
+    t.row_estimate = OptionalInt(tables, i, 4);
+    t.dead_tuples = OptionalInt(tables, i, 5);
+    t.last_autovacuum = OptionalTimestamp(tables, i, 6);
+    t.last_autoanalyze = OptionalTimestamp(tables, i, 7);
+    health.tables.push_back(std::move(t));
+  }
+  const PgResult& indexes = results[1];
+  for (int i = 0; i < indexes.Rows(); ++i) {
+    jobs::IndexHealth x;
+    x.name = std::string(indexes.Text(i, 0));
+    x.table = std::string(indexes.Text(i, 1));
+    x.size_bytes = indexes.Int(i, 2);
+    x.scans = OptionalInt(indexes, i, 3);
+    x.tuples_read = OptionalInt(indexes, i, 4);
+    x.unused = x.scans.value_or(0) == 0 && indexes.Int(i, 5) == 0;
+    health.indexes.push_back(std::move(x));
+  }
+  const PgResult& cache = results[2];
+  if (cache.Rows() == 1 && !cache.IsNull(0, 0)) health.cache_hit_ratio = cache.Double(0, 0);
+  co_return health;
+}
+
+asio::awaitable<std::optional<jobs::ExplainResult>> PgAdminStore::Explain(
+    obs::RequestStats& stats, jobs::ExplainTarget target) {
+  jobs::ListQuery query;
+  const jobs::Micros now = jobs::NowMicros();
+  switch (target) {
+    case jobs::ExplainTarget::kFirstPage:
+      break;
+    case jobs::ExplainTarget::kDeepPage:
+      query.after = jobs::Position{now, std::numeric_limits<std::int64_t>::max()};
+      break;
+    case jobs::ExplainTarget::kPending:
+      query.filter.statuses = {jobs::JobStatus::kPending};
+      break;
+    case jobs::ExplainTarget::kDateRange:
+      query.filter.created_after = now - kDayMicros;
+      query.filter.created_before = now;
+      break;
+    case jobs::ExplainTarget::kStatusCount:
+    case jobs::ExplainTarget::kClaim:
+      co_return std::nullopt;  // not built yet on this branch
+  }
+  auto conn = co_await pool_.Acquire();
+  if (target == jobs::ExplainTarget::kDeepPage) {
+    PgResult middle = co_await conn->Run(
+        stats, PgCommand{kExplainDeepPosition.name, kExplainDeepPosition.sql, nullptr, true});
+    if (middle.Rows() == 1) {
+      query.after = jobs::Position{middle.Timestamp(0, 0), middle.Int(0, 1)};
+    }
+  }
+  PgQuery list = BuildListQuery(query);
+  // EXPLAIN cannot be prepared under the list statement's name; it runs as the unnamed
+  // statement with the same bound values, so the plan is the one the list gets.
+  const std::string explain = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + list.sql;
+  const std::string name = "explain_" + std::string(jobs::ExplainTargetName(target));
+  PgResult result = co_await conn->Run(stats, PgCommand{name, explain, &list.params, false});
+
+  jobs::ExplainResult out;
+  out.statement = list.name;
+  out.sql = list.sql;
+  out.plan = std::string(result.Text(0, 0));
+  out.plan_is_json = true;
+  json::value plan = json::parse(out.plan);
+  const json::object& top = plan.as_array().at(0).as_object();
+  Summarise(top.at("Plan").as_object(), out);
+  if (const json::value* ms = top.if_contains("Execution Time")) out.execution_ms = ms->to_number<double>();
+  co_return out;
+}
+
+jobs::PoolStats PgAdminStore::Pool() const {
+  PgPoolStats s = pool_.Stats();
+  return jobs::PoolStats{s.size,     s.in_use,      s.idle,    s.waiting,
+                         s.acquired, s.timed_out, s.recycled};
+}
+
+}  // namespace mljobs::store::postgres
