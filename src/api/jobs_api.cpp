@@ -1,6 +1,7 @@
 // The job resource: submit, batch submit, get, cancel, keyset list and NDJSON export.
 #include <boost/json/serialize.hpp>
 
+#include "api/auth.hpp"
 #include "api/job_json.hpp"
 #include "api/json_response.hpp"
 #include "api/request_parsing.hpp"
@@ -13,20 +14,18 @@ namespace json = boost::json;
 using http::Exchange;
 using http::Response;
 
-// Until authentication lands every job belongs to one owner; the store and service already
-// scope by owner, so only this constant changes then.
-const std::string kAnonymousOwner = "anonymous";
-
-asio::awaitable<Response> Submit(jobs::JobService& service, Exchange& ex) {
+// A job belongs to the caller that submitted it (an admin's jobs to the admin token's name).
+asio::awaitable<Response> Submit(jobs::JobService& service, Exchange& ex,
+                                 const jobs::Caller& caller) {
   json::object body = ParseJsonObject(ex.request().body);
-  jobs::Job job =
-      co_await service.Submit(ex.stats(), kAnonymousOwner, ParseJobRequest(body, ""));
+  jobs::Job job = co_await service.Submit(ex.stats(), caller.name, ParseJobRequest(body, ""));
   co_return JsonResponse(201, JobToJson(job, jobs::FieldSet::All()));
 }
 
-asio::awaitable<Response> SubmitBatch(jobs::JobService& service, Exchange& ex) {
+asio::awaitable<Response> SubmitBatch(jobs::JobService& service, Exchange& ex,
+                                      const jobs::Caller& caller) {
   auto requests = ParseBatchRequest(ParseJsonObject(ex.request().body));
-  auto ids = co_await service.SubmitBatch(ex.stats(), kAnonymousOwner, std::move(requests));
+  auto ids = co_await service.SubmitBatch(ex.stats(), caller.name, std::move(requests));
   json::array id_list;
   id_list.reserve(ids.size());
   for (auto& id : ids) id_list.emplace_back(std::move(id));
@@ -36,21 +35,26 @@ asio::awaitable<Response> SubmitBatch(jobs::JobService& service, Exchange& ex) {
   co_return JsonResponse(201, out);
 }
 
-asio::awaitable<Response> Get(jobs::JobService& service, Exchange& ex) {
-  RequireKnownParams(ex.request(), {});
-  jobs::Job job = co_await service.Get(ex.stats(), ex.request().PathParam("id"), std::nullopt);
-  co_return JsonResponse(200, JobToJson(job, jobs::FieldSet::All()));
-}
-
-asio::awaitable<Response> Cancel(jobs::JobService& service, Exchange& ex) {
+// Another user's job is a 404, exactly like a job that does not exist.
+asio::awaitable<Response> Get(jobs::JobService& service, Exchange& ex, const jobs::Caller& caller) {
   RequireKnownParams(ex.request(), {});
   jobs::Job job =
-      co_await service.Cancel(ex.stats(), ex.request().PathParam("id"), std::nullopt);
+      co_await service.Get(ex.stats(), ex.request().PathParam("id"), OwnerScope(caller));
   co_return JsonResponse(200, JobToJson(job, jobs::FieldSet::All()));
 }
 
-asio::awaitable<Response> List(jobs::JobService& service, Exchange& ex) {
+asio::awaitable<Response> Cancel(jobs::JobService& service, Exchange& ex,
+                                 const jobs::Caller& caller) {
+  RequireKnownParams(ex.request(), {});
+  jobs::Job job =
+      co_await service.Cancel(ex.stats(), ex.request().PathParam("id"), OwnerScope(caller));
+  co_return JsonResponse(200, JobToJson(job, jobs::FieldSet::All()));
+}
+
+asio::awaitable<Response> List(jobs::JobService& service, Exchange& ex,
+                               const jobs::Caller& caller) {
   jobs::ListRequest request = ParseListRequest(ex.request());
+  request.filter.owner = OwnerScope(caller);
   jobs::ListResult result = co_await service.List(ex.stats(), request);
   json::array list;
   list.reserve(result.page.jobs.size());
@@ -68,8 +72,10 @@ asio::awaitable<Response> List(jobs::JobService& service, Exchange& ex) {
 
 // Streams one JSON line per job. Memory holds one chunk of rows and its text; a slow
 // client slows the database reads, never grows a buffer.
-asio::awaitable<Response> Export(jobs::JobService& service, Exchange& ex) {
+asio::awaitable<Response> Export(jobs::JobService& service, Exchange& ex,
+                                 const jobs::Caller& caller) {
   ExportRequest request = ParseExportRequest(ex.request());
+  request.filter.owner = OwnerScope(caller);
   bool started = false;
   std::string buffer;
   co_await service.Export(
@@ -92,9 +98,11 @@ asio::awaitable<Response> Export(jobs::JobService& service, Exchange& ex) {
 
 }  // namespace
 
-void AddJobRoutes(http::Router& router, jobs::JobService& service) {
-  auto bind = [&service](auto fn) {
-    return [&service, fn](Exchange& ex) { return fn(service, ex); };
+void AddJobRoutes(http::Router& router, jobs::JobService& service, const Guard& guard) {
+  auto bind = [&service, &guard](auto fn) {
+    return guard.Require(Access::kUser, [&service, fn](Exchange& ex, const jobs::Caller& caller) {
+      return fn(service, ex, caller);
+    });
   };
   router.Add("POST", "/jobs", bind(Submit));
   router.Add("POST", "/jobs/batch", bind(SubmitBatch));

@@ -206,9 +206,11 @@ asio::awaitable<Response> CompleteBatch(jobs::QueueService& queue, Exchange& ex)
 
 }  // namespace
 
-void AddQueueRoutes(http::Router& router, jobs::QueueService& queue) {
-  auto bind = [&queue](auto fn) {
-    return [&queue, fn](Exchange& ex) { return fn(queue, ex); };
+void AddQueueRoutes(http::Router& router, jobs::QueueService& queue, const Guard& guard) {
+  auto bind = [&queue, &guard](auto fn) {
+    return guard.Require(Access::kWorker, [&queue, fn](Exchange& ex, const jobs::Caller&) {
+      return fn(queue, ex);
+    });
   };
   router.Add("POST", "/queue/claim", bind(Claim));
   router.Add("POST", "/queue/complete", bind(CompleteBatch));

@@ -2,26 +2,39 @@
 // (jobs_api.cpp, health_api.cpp); handlers hold no SQL and call the service only.
 #pragma once
 
+#include <string_view>
+
+#include "api/auth.hpp"
 #include "http/router.hpp"
+#include "jobs/admin_store.hpp"
 #include "jobs/job_service.hpp"
+#include "jobs/queue_service.hpp"
 #include "jobs/stats_service.hpp"
 #include "jobs/archive_service.hpp"
-#include "jobs/queue_service.hpp"
+#include "obs/request_metrics.hpp"
 
 namespace mljobs::api {
 
 namespace asio = boost::asio;
 
 // POST /jobs, POST /jobs/batch, GET /jobs, GET /jobs/export, GET /jobs/{id},
-// POST /jobs/{id}/cancel.
-void AddJobRoutes(http::Router& router, jobs::JobService& service);
+// POST /jobs/{id}/cancel. Role user or admin; a user sees only its own jobs.
+void AddJobRoutes(http::Router& router, jobs::JobService& service, const Guard& guard);
 
 // POST /queue/claim, POST /queue/complete, POST /jobs/{id}/heartbeat, /complete, /fail.
-// Registered without roles; auth wraps them (worker or admin) when it lands.
-void AddQueueRoutes(http::Router& router, jobs::QueueService& queue);
+// Role worker or admin.
+void AddQueueRoutes(http::Router& router, jobs::QueueService& queue, const Guard& guard);
 
 // GET /healthz (process alive), GET /readyz (database reachable, else 503).
 void AddHealthRoutes(http::Router& router, jobs::JobService& service);
+
+// GET /admin/db-health, GET /admin/explain?query=..., GET /admin/slow-queries. Admin only.
+void AddAdminRoutes(http::Router& router, std::string_view backend, jobs::AdminStore& admin,
+                    const Guard& guard);
+
+// GET /metrics: Prometheus text (requests, statements, pool). Admin only.
+void AddMetricsRoutes(http::Router& router, jobs::AdminStore& admin,
+                      const obs::RequestMetrics& requests, const Guard& guard);
 
 // GET /jobs/stats, GET /jobs/stats/timeseries?hours=N (1..720, default 48).
 void AddStatsRoutes(http::Router& router, jobs::StatsService& service);

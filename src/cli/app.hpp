@@ -18,6 +18,11 @@ struct AppOptions {
   int threads = 2;
   store::StoreOptions store;
   http::ServerLimits limits;
+  // Bearer tokens on every route but /healthz and /readyz. Off is refused unless `host`
+  // is a loopback address.
+  bool auth = true;
+  // Statements at least this slow are logged to stderr and kept in the slow query ring.
+  int slow_query_ms = 100;
 };
 
 class App {

@@ -16,6 +16,8 @@ struct ServeFlags {
   std::string listen = "127.0.0.1:8080";
   int threads = 2;
   int pool_size = 8;
+  std::string auth = "on";
+  int slow_query_ms = 100;
 };
 
 void SplitListen(const std::string& listen, std::string& host, std::uint16_t& port) {
@@ -41,10 +43,13 @@ void RunServe(const ServeFlags& flags) {
   SplitListen(flags.listen, options.host, options.port);
   options.threads = flags.threads;
   options.store.pool_size = flags.pool_size;
+  options.auth = flags.auth == "on";
+  options.slow_query_ms = flags.slow_query_ms;
   App app(options);
   std::uint16_t port = app.Start();
   std::cerr << "mljobs: serving on http://" << options.host << ":" << port << " (database "
-            << RedactDbUrl(options.db_url) << ", " << options.threads << " threads)" << std::endl;
+            << RedactDbUrl(options.db_url) << ", " << options.threads << " threads"
+            << (options.auth ? "" : ", AUTH OFF: every route is open") << ")" << std::endl;
   app.WaitForSignal();
   std::cerr << "mljobs: stopped" << std::endl;
 }
@@ -63,6 +68,15 @@ void AddServeCommand(CLI::App& root) {
   cmd->add_option("--pool-size", flags->pool_size,
                   "Database connections (PostgreSQL pool; SQLite readers)")
       ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--auth", flags->auth,
+                  "Bearer tokens on every route but /healthz and /readyz; off only on loopback")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  cmd->add_option("--slow-query-ms", flags->slow_query_ms,
+                  "Log statements at least this slow (one JSON line on stderr) and keep them "
+                  "for /admin/slow-queries")
+      ->check(CLI::Range(0, 3'600'000))
       ->capture_default_str();
   cmd->callback([flags] { RunServe(*flags); });
 }

@@ -5,11 +5,13 @@
 
 #include <string_view>
 
+#include "jobs/admin_store.hpp"
 #include "jobs/bulk_load_store.hpp"
 #include "jobs/job_store.hpp"
 #include "jobs/stats_store.hpp"
 #include "jobs/archive_store.hpp"
 #include "jobs/queue_store.hpp"
+#include "jobs/token_store.hpp"
 
 namespace mljobs::store {
 
@@ -23,8 +25,10 @@ class Backend {
   virtual jobs::JobStore& jobs() = 0;
   virtual jobs::StatsStore& stats() = 0;
   virtual jobs::ArchiveStore& archive() = 0;
-  virtual jobs::QueueStore& queue() = 0;
   virtual jobs::BulkLoadStore& bulk_load() = 0;
+  virtual jobs::QueueStore& queue() = 0;
+  virtual jobs::TokenStore& tokens() = 0;
+  virtual jobs::AdminStore& admin() = 0;
 };
 
 }  // namespace mljobs::store

@@ -4,10 +4,11 @@
 
 namespace mljobs::testing {
 
-ApiServer::ApiServer(const TestDatabase& database, cli::AppOptions options) {
+ApiServer::ApiServer(const TestDatabase& database, cli::AppOptions options, Auth auth) {
   if (options.db_url.empty()) options.db_url = database.url();
   options.host = "127.0.0.1";
   options.port = 0;
+  options.auth = auth == Auth::kOn;
   app_ = std::make_unique<cli::App>(std::move(options));
   port_ = app_->Start();
 }

@@ -14,9 +14,14 @@ namespace mljobs::testing {
 
 class ApiServer {
  public:
+  enum class Auth { kOff, kOn };
+
   // Starts on `database` (the caller keeps it alive) with `options` (db_url and port are
-  // filled in unless db_url is already set, e.g. to go through a TcpProxy).
-  explicit ApiServer(const TestDatabase& database, cli::AppOptions options = {});
+  // filled in unless db_url is already set, e.g. to go through a TcpProxy). Listens on
+  // 127.0.0.1 with authentication off unless `auth` is kOn (then requests need tokens:
+  // see CreateTestToken).
+  explicit ApiServer(const TestDatabase& database, cli::AppOptions options = {},
+                     Auth auth = Auth::kOff);
   ~ApiServer();
 
   std::uint16_t port() const { return port_; }

@@ -27,18 +27,42 @@ Connection& SqliteDatabase::Writer() {
 std::unique_ptr<Connection> SqliteDatabase::AcquireReader() {
   {
     std::lock_guard lock(readers_mu_);
+    ++readers_acquired_;
+    ++readers_in_use_;
     if (!idle_readers_.empty()) {
       std::unique_ptr<Connection> connection = std::move(idle_readers_.back());
       idle_readers_.pop_back();
       return connection;
     }
   }
-  return Connection::Open(path_, Connection::Role::kReader, options_.acquire_timeout);
+  std::unique_ptr<Connection> connection;
+  try {
+    connection = Connection::Open(path_, Connection::Role::kReader, options_.acquire_timeout);
+  } catch (...) {
+    std::lock_guard lock(readers_mu_);
+    --readers_in_use_;
+    throw;
+  }
+  std::lock_guard lock(readers_mu_);
+  ++readers_open_;
+  return connection;
 }
 
 void SqliteDatabase::ReleaseReader(std::unique_ptr<Connection> connection) {
   std::lock_guard lock(readers_mu_);
+  --readers_in_use_;
   idle_readers_.push_back(std::move(connection));
+}
+
+jobs::PoolStats SqliteDatabase::ReaderStats() const {
+  std::lock_guard lock(readers_mu_);
+  jobs::PoolStats out;
+  out.size = readers_open_;
+  out.in_use = readers_in_use_;
+  out.idle = static_cast<int>(idle_readers_.size());
+  out.waiting = std::max(0, readers_waiting_.load());
+  out.acquired = readers_acquired_;
+  return out;
 }
 
 }  // namespace mljobs::store::sqlite

@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "jobs/admin_store.hpp"
 #include "jobs/work_notifier.hpp"
 #include "obs/request_stats.hpp"
 #include "store/sqlite/sqlite_connection.hpp"
@@ -39,6 +41,9 @@ class SqliteDatabase {
   // long-polling claims (SqliteQueueStore) wake without polling. Bounded to 1,000 waiters.
   jobs::WorkNotifier& new_jobs() { return new_jobs_; }
 
+  // The reader connections as a pool, for health pages and metrics. Any thread.
+  jobs::PoolStats ReaderStats() const;
+
   // Runs fn(Connection&) on the writer thread / on a reader thread with a reader
   // connection, resuming the caller on its own executor with fn's result (or exception).
   template <typename Fn>
@@ -52,9 +57,11 @@ class SqliteDatabase {
   template <typename Fn>
   auto OnReader(Fn fn) -> asio::awaitable<std::invoke_result_t<Fn&, Connection&>> {
     using Result = std::invoke_result_t<Fn&, Connection&>;
+    ++readers_waiting_;
     co_return co_await asio::co_spawn(
         reader_threads_,
         [this, &fn]() -> asio::awaitable<Result> {
+          --readers_waiting_;
           // Back to the idle list even when fn throws: its statement was reset on the way out.
           struct Lease {
             SqliteDatabase& db;
@@ -79,10 +86,14 @@ class SqliteDatabase {
   asio::thread_pool reader_threads_;
   std::unique_ptr<Connection> writer_;  // touched only on writer_thread_
 
-  std::mutex readers_mu_;
+  mutable std::mutex readers_mu_;
   // Idle reader connections; at most one per reader thread exists, since a call holds one
   // only while it runs on such a thread, without suspending.
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mu_
+  int readers_open_ = 0;                                   // guarded by readers_mu_
+  int readers_in_use_ = 0;                                 // guarded by readers_mu_
+  std::uint64_t readers_acquired_ = 0;                     // guarded by readers_mu_
+  std::atomic<int> readers_waiting_{0};  // calls queued for a reader thread
 };
 
 // Times one statement from before its prepare to after its last row, and records it exactly
