@@ -61,11 +61,15 @@ asio::awaitable<http::Response> Purge(jobs::ArchiveService& service, http::Excha
 
 }  // namespace
 
-void AddArchiveRoutes(http::Router& router, jobs::ArchiveService& service) {
+void AddArchiveRoutes(http::Router& router, jobs::ArchiveService& service, const Guard& guard) {
   router.Add("POST", "/admin/archive-jobs",
-             [&service](http::Exchange& ex) { return Archive(service, ex); });
+             guard.Require(Access::kAdmin, [&service](http::Exchange& ex, const jobs::Caller&) {
+               return Archive(service, ex);
+             }));
   router.Add("POST", "/admin/purge-archive",
-             [&service](http::Exchange& ex) { return Purge(service, ex); });
+             guard.Require(Access::kAdmin, [&service](http::Exchange& ex, const jobs::Caller&) {
+               return Purge(service, ex);
+             }));
 }
 
 }  // namespace mljobs::api

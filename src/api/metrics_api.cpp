@@ -1,8 +1,9 @@
-// GET /metrics: the Prometheus text exposition of requests, SQL statements and the
-// connection pool. Admin only. Runs no SQL: job counts by status will come from the stats
-// counters, never from a GROUP BY over ml_jobs.
+// GET /metrics: the Prometheus text exposition of requests, SQL statements, the connection
+// pool and jobs by status. Admin only. One statement: the jobs come from the stats counters
+// (StatsService), never from a GROUP BY over ml_jobs.
 #include "api/request_parsing.hpp"
 #include "api/routes.hpp"
+#include "jobs/time_format.hpp"
 #include "obs/prometheus_text.hpp"
 #include "obs/statement_registry.hpp"
 
@@ -30,20 +31,38 @@ void AppendPool(std::string& out, const jobs::PoolStats& pool) {
           static_cast<double>(pool.recycled));
 }
 
+void AppendJobs(std::string& out, const jobs::CounterSnapshot& counters) {
+  obs::AppendHeader(out, "mljobs_jobs", "gauge", "Jobs in ml_jobs by status.");
+  for (std::size_t i = 0; i < counters.live_by_status.size(); ++i) {
+    obs::AppendSample(out, "mljobs_jobs",
+                      {{"status", jobs::ToString(static_cast<jobs::JobStatus>(i))}},
+                      static_cast<double>(counters.live_by_status[i]));
+  }
+  obs::AppendHeader(out, "mljobs_jobs_archived", "gauge", "Jobs in ml_jobs_archive by status.");
+  for (std::size_t i = 0; i < counters.archived_by_status.size(); ++i) {
+    obs::AppendSample(out, "mljobs_jobs_archived",
+                      {{"status", jobs::ToString(static_cast<jobs::JobStatus>(i))}},
+                      static_cast<double>(counters.archived_by_status[i]));
+  }
+}
+
 }  // namespace
 
-void AddMetricsRoutes(http::Router& router, jobs::AdminStore& admin,
+void AddMetricsRoutes(http::Router& router, jobs::AdminStore& admin, jobs::StatsService& stats,
                       const obs::RequestMetrics& requests, const Guard& guard) {
   router.Add("GET", "/metrics",
              guard.Require(Access::kAdmin,
-                           [&admin, &requests](http::Exchange& ex, const jobs::Caller&)
+                           [&admin, &stats, &requests](http::Exchange& ex, const jobs::Caller&)
                                -> asio::awaitable<http::Response> {
                              RequireKnownParams(ex.request(), {});
+                             jobs::JobStats job_stats =
+                                 co_await stats.Stats(ex.stats(), jobs::NowMicros());
                              http::Response response;
                              response.content_type = "text/plain; version=0.0.4";
                              requests.AppendPrometheus(response.body);
                              obs::StatementRegistry::Global().AppendPrometheus(response.body);
                              AppendPool(response.body, admin.Pool());
+                             AppendJobs(response.body, job_stats.counters);
                              co_return response;
                            }));
 }

@@ -32,14 +32,16 @@ void AddHealthRoutes(http::Router& router, jobs::JobService& service);
 void AddAdminRoutes(http::Router& router, std::string_view backend, jobs::AdminStore& admin,
                     const Guard& guard);
 
-// GET /metrics: Prometheus text (requests, statements, pool). Admin only.
-void AddMetricsRoutes(http::Router& router, jobs::AdminStore& admin,
+// GET /metrics: Prometheus text (requests, statements, pool, jobs by status from the stats
+// counters). Admin only.
+void AddMetricsRoutes(http::Router& router, jobs::AdminStore& admin, jobs::StatsService& stats,
                       const obs::RequestMetrics& requests, const Guard& guard);
 
-// GET /jobs/stats, GET /jobs/stats/timeseries?hours=N (1..720, default 48).
-void AddStatsRoutes(http::Router& router, jobs::StatsService& service);
+// GET /jobs/stats, GET /jobs/stats/timeseries?hours=N (1..720, default 48). Any role.
+void AddStatsRoutes(http::Router& router, jobs::StatsService& service, const Guard& guard);
 
 // POST /admin/archive-jobs?days_old=&batch_size=, POST /admin/purge-archive?days_old=&batch_size=.
-void AddArchiveRoutes(http::Router& router, jobs::ArchiveService& service);
+// Admin only.
+void AddArchiveRoutes(http::Router& router, jobs::ArchiveService& service, const Guard& guard);
 
 }  // namespace mljobs::api

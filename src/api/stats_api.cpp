@@ -83,10 +83,15 @@ asio::awaitable<http::Response> Timeseries(jobs::StatsService& service, http::Ex
 
 }  // namespace
 
-void AddStatsRoutes(http::Router& router, jobs::StatsService& service) {
-  router.Add("GET", "/jobs/stats", [&service](http::Exchange& ex) { return Stats(service, ex); });
+void AddStatsRoutes(http::Router& router, jobs::StatsService& service, const Guard& guard) {
+  router.Add("GET", "/jobs/stats",
+             guard.Require(Access::kAnyRole, [&service](http::Exchange& ex, const jobs::Caller&) {
+               return Stats(service, ex);
+             }));
   router.Add("GET", "/jobs/stats/timeseries",
-             [&service](http::Exchange& ex) { return Timeseries(service, ex); });
+             guard.Require(Access::kAnyRole, [&service](http::Exchange& ex, const jobs::Caller&) {
+               return Timeseries(service, ex);
+             }));
 }
 
 }  // namespace mljobs::api

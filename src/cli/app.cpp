@@ -96,11 +96,11 @@ std::uint16_t App::Start() {
     m.stats = std::make_unique<jobs::StatsService>(m.backend->stats());
     m.archive = std::make_unique<jobs::ArchiveService>(m.backend->archive());
     http::Router router;
-    api::AddStatsRoutes(router, *m.stats);
-    api::AddArchiveRoutes(router, *m.archive);
+    api::AddStatsRoutes(router, *m.stats, guard);
+    api::AddArchiveRoutes(router, *m.archive, guard);
     api::AddJobRoutes(router, *m.service, guard);
     api::AddAdminRoutes(router, m.backend->name(), m.backend->admin(), guard);
-    api::AddMetricsRoutes(router, m.backend->admin(), m.request_metrics, guard);
+    api::AddMetricsRoutes(router, m.backend->admin(), *m.stats, m.request_metrics, guard);
     api::AddHealthRoutes(router, *m.service);
     m.queue = std::make_unique<jobs::QueueService>(m.backend->queue());
     api::AddQueueRoutes(router, *m.queue, guard);

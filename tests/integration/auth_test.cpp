@@ -19,7 +19,7 @@ struct RouteCase {
   std::string method;
   std::string target;
   std::string body;
-  jobs::Role wrong_role;  // a role the route refuses
+  std::optional<jobs::Role> wrong_role;  // a role the route refuses; none: any role may
 };
 
 // One request per route; {id} is a well-formed uuid that names no job.
@@ -42,6 +42,10 @@ const std::vector<RouteCase>& Routes() {
       {"POST", kId + "/heartbeat", "{}", jobs::Role::kUser},
       {"POST", kId + "/complete", "{}", jobs::Role::kUser},
       {"POST", kId + "/fail", "{}", jobs::Role::kUser},
+      {"GET", "/jobs/stats", "", std::nullopt},
+      {"GET", "/jobs/stats/timeseries", "", std::nullopt},
+      {"POST", "/admin/archive-jobs?days_old=30", "", jobs::Role::kUser},
+      {"POST", "/admin/purge-archive?days_old=365", "", jobs::Role::kWorker},
   };
   return routes;
 }
@@ -114,11 +118,16 @@ TEST_P(AuthTest, EveryRouteRefusesTheWrongRoleAndChangesNothing) {
   const std::string user = CreateTestToken(*db_, "alice", jobs::Role::kUser);
   const std::string worker = CreateTestToken(*db_, "w1", jobs::Role::kWorker);
   for (const RouteCase& route : Routes()) {
+    if (!route.wrong_role) continue;
     const std::string& token = route.wrong_role == jobs::Role::kUser ? user : worker;
     HttpResult r = Call(route.method, route.target, route.body, Bearer(token));
     ExpectError(r, 403, "permission_denied",
                 route.method + " " + route.target + " as " +
-                    std::string(jobs::RoleName(route.wrong_role)));
+                    std::string(jobs::RoleName(*route.wrong_role)));
+  }
+  // Statistics are for every role.
+  for (const std::string* token : {&user, &worker}) {
+    EXPECT_EQ(Call("GET", "/jobs/stats", "", Bearer(*token)).status, 200);
   }
   // A user may not use the operator's routes either.
   for (const char* target : {"/admin/explain?query=first_page", "/metrics"}) {

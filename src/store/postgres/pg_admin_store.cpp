@@ -10,6 +10,7 @@
 #include "store/postgres/pg_admin_statements.hpp"
 #include "store/postgres/pg_list_sql.hpp"
 #include "store/postgres/pg_queue_statements.hpp"
+#include "store/postgres/pg_stats_statements.hpp"
 
 namespace mljobs::store::postgres {
 namespace {
@@ -120,8 +121,17 @@ asio::awaitable<std::optional<jobs::ExplainResult>> PgAdminStore::Explain(
       break;
     case jobs::ExplainTarget::kClaim:
       co_return co_await ExplainClaim(stats, now);
-    case jobs::ExplainTarget::kStatusCount:
-      co_return std::nullopt;  // not built yet on this branch
+    case jobs::ExplainTarget::kStatusCount: {
+      // GET /jobs/stats: the counters table, whatever the number of jobs.
+      PgParams params;
+      params.AddTimestamp(now - kDayMicros);
+      const std::string explain = std::string(kExplainPrefix) + std::string(kStatsSnapshot.sql);
+      auto conn = co_await pool_.Acquire();
+      PgResult result =
+          co_await conn->Run(stats, PgCommand{"explain_status_count", explain, &params, false});
+      co_return FromPlan(std::string(kStatsSnapshot.name), std::string(kStatsSnapshot.sql),
+                         result.Text(0, 0));
+    }
   }
   auto conn = co_await pool_.Acquire();
   if (target == jobs::ExplainTarget::kDeepPage) {

@@ -11,6 +11,7 @@
 #include "store/sqlite/sqlite_admin_statements.hpp"
 #include "store/sqlite/sqlite_list_sql.hpp"
 #include "store/sqlite/sqlite_queue_statements.hpp"
+#include "store/sqlite/sqlite_stats_statements.hpp"
 
 namespace mljobs::store::sqlite {
 namespace {
@@ -148,7 +149,7 @@ asio::awaitable<std::optional<jobs::ExplainResult>> SqliteAdminStore::Explain(
     case jobs::ExplainTarget::kClaim:
       co_return co_await ExplainClaim(stats, now);
     case jobs::ExplainTarget::kStatusCount:
-      co_return std::nullopt;  // not built yet on this branch
+      co_return co_await ExplainStatusCount(stats, now);  // not built yet on this branch
   }
   const std::string explain_name = "explain_" + std::string(jobs::ExplainTargetName(target));
   co_return co_await db_.OnReader([&](Connection& connection) {
@@ -218,6 +219,34 @@ asio::awaitable<std::optional<jobs::ExplainResult>> SqliteAdminStore::ExplainCla
     timer.Done(rows);
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
         .count();
+  });
+  co_return out;
+}
+
+// GET /jobs/stats: the plan, then one timed run, both on a reader.
+asio::awaitable<std::optional<jobs::ExplainResult>> SqliteAdminStore::ExplainStatusCount(
+    obs::RequestStats& stats, jobs::Micros now) {
+  jobs::ExplainResult out;
+  out.statement = std::string(kStatsSnapshot.name);
+  out.sql = std::string(kStatsSnapshot.sql());
+  co_await db_.OnReader([&](Connection& connection) {
+    {
+      StatementTimer timer(stats, "explain_status_count");
+      Statement plan = connection.Prepare("EXPLAIN QUERY PLAN " + out.sql);
+      plan.BindInt64(":since", now - kDayMicros);
+      std::int64_t rows = 0;
+      for (; plan.Step(); ++rows) AddPlanLine(out, plan.Text(3));
+      timer.Done(rows);
+    }
+    StatementTimer timer(stats, kStatsSnapshot.name);
+    const auto start = std::chrono::steady_clock::now();
+    Statement snapshot = connection.Prepare(out.sql);
+    snapshot.BindInt64(":since", now - kDayMicros);
+    std::int64_t rows = 0;
+    while (snapshot.Step()) ++rows;
+    out.execution_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    timer.Done(rows);
   });
   co_return out;
 }

@@ -19,6 +19,8 @@ class SqliteAdminStore final : public jobs::AdminStore {
   jobs::PoolStats Pool() const override { return db_.ReaderStats(); }
 
  private:
+  asio::awaitable<std::optional<jobs::ExplainResult>> ExplainStatusCount(obs::RequestStats& stats,
+                                                                         jobs::Micros now);
   asio::awaitable<std::optional<jobs::ExplainResult>> ExplainClaim(obs::RequestStats& stats,
                                                                    jobs::Micros now);
 
