@@ -33,8 +33,10 @@ http::Handler Guard::Require(Access access, CallerHandler handler) const {
   return [auth, access, handler = std::move(handler)](
              http::Exchange& ex) -> boost::asio::awaitable<http::Response> {
     if (auth == nullptr) {
-      co_return co_await handler(ex, jobs::Caller{std::string(jobs::kAnonymousCaller),
-                                                  jobs::Role::kAdmin});
+      // A named local, not a temporary in the co_await: GCC 12 destroys such a temporary
+      // twice (free(): invalid pointer).
+      const jobs::Caller anonymous{std::string(jobs::kAnonymousCaller), jobs::Role::kAdmin};
+      co_return co_await handler(ex, anonymous);
     }
     std::optional<jobs::Caller> caller;
     std::string unauthenticated;
