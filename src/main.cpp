@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   mljobs::cli::AddServeCommand(app);
   mljobs::cli::AddMigrateCommand(app);
+  mljobs::cli::AddWorkerCommand(app);
   mljobs::cli::AddTokenCommand(app);
   mljobs::cli::AddArchiveCommand(app);
   mljobs::cli::AddSeedCommand(app);
