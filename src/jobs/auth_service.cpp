@@ -4,6 +4,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "common/error.hpp"
 #include "jobs/time_format.hpp"
 
@@ -102,7 +105,14 @@ void AuthService::Remember(const std::string& hash, const Caller& caller) {
 asio::awaitable<Caller> AuthService::Authenticate(obs::RequestStats& stats,
                                                   std::optional<std::string_view> authorization) {
   if (!authorization) throw Unauthenticated("missing Authorization: Bearer <token> header");
-  if (!authorization->starts_with(kBearer)) {
+  // The scheme is case-insensitive (RFC 9110); the token is not.
+  const bool bearer =
+      authorization->size() >= kBearer.size() &&
+      std::equal(kBearer.begin(), kBearer.end(), authorization->begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) ==
+               std::tolower(static_cast<unsigned char>(b));
+      });
+  if (!bearer) {
     throw Unauthenticated("Authorization header must be \"Bearer <token>\"");
   }
   std::string_view token = authorization->substr(kBearer.size());

@@ -201,6 +201,11 @@ TEST_P(AuthTest, UsersSeeListExportAndCancelOnlyTheirOwnJobs) {
   EXPECT_EQ(Json(all).at("jobs").as_array().size(), 3u);
 }
 
+TEST_P(AuthTest, TheBearerSchemeIsCaseInsensitive) {
+  HttpResult r = Call("GET", "/jobs", "", {{"Authorization", "bearer " + admin_}});
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
 TEST_P(AuthTest, AuthRunsNoStatementOnceATokenIsCached) {
   const std::string alice = CreateTestToken(*db_, "alice", jobs::Role::kUser);
   const std::string id = Submit(alice, "x");  // first use: the token lookup is one statement
