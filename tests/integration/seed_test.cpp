@@ -219,6 +219,33 @@ TEST_P(SeedTest, RowsOutOfRangeAreRejectedAndChangeNothing) {
   EXPECT_EQ(Count("SELECT count(*) FROM ml_jobs"), 10);
 }
 
+TEST_P(SeedTest, AFailedLoadLeavesTheTableAndItsIndexesAsTheyWere) {
+  std::vector<std::string> indexes = IndexNames(database());
+  // Two rows with one uuid: the unique index, rebuilt in Finish, refuses them.
+  cli::SeedOptions options;
+  options.rows = 2;
+  options.now = kNow;
+  std::vector<jobs::Job> rows(2);
+  cli::SeedGenerator(options).Next(rows);
+  rows[1].uuid = rows[0].uuid;
+  obs::RequestStats stats;
+  jobs::BulkLoadStore& loader = backend().bulk_load();
+  EXPECT_TRUE(Run(loader.Begin(stats)));
+  Run(loader.Append(stats, rows));
+  try {
+    Run(loader.Finish(stats, {}));
+    ADD_FAILURE() << "duplicate uuids loaded";
+  } catch (const Error& e) {
+    EXPECT_TRUE(e.code() == ErrorCode::kConflict || e.code() == ErrorCode::kInvalidArgument)
+        << e.what();
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM ml_jobs"), 0);
+  EXPECT_EQ(IndexNames(database()), indexes);
+  // The loader is free again, and a good load goes through.
+  EXPECT_EQ(Seed(backend(), 100, 42).rows, 100);
+  EXPECT_EQ(Count("SELECT count(*) FROM ml_jobs"), 100);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SeedTest, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace

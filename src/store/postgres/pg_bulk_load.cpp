@@ -49,16 +49,16 @@ constexpr PgStatement kSeedSecondaryIndexes{
     "ORDER BY c.relname"};
 constexpr PgStatement kSeedAnalyze{"seed_analyze", "ANALYZE ml_jobs"};
 
-#define MLJOBS_SEED_COPY_COLUMNS                                                           \
-  "(job_uuid, owner, model, input_text, status, priority, result_label, result_score, "   \
-  "error, metadata, attempts, max_attempts, run_after, lease_token, lease_expires_at, "   \
+#define MLJOBS_SEED_COPY_COLUMNS                                                        \
+  "(job_uuid, owner, model, input_text, status, priority, result_label, result_score, " \
+  "error, metadata, attempts, max_attempts, run_after, lease_token, lease_expires_at, " \
   "worker, created_at, started_at, completed_at, updated_at)"
 constexpr int kCopyFields = 20;
 constexpr PgStatement kSeedCopy{
     "seed_copy", "COPY ml_jobs " MLJOBS_SEED_COPY_COLUMNS " FROM STDIN WITH (FORMAT binary)"};
-constexpr PgStatement kSeedCopyFrozen{
-    "seed_copy_frozen",
-    "COPY ml_jobs " MLJOBS_SEED_COPY_COLUMNS " FROM STDIN WITH (FORMAT binary, FREEZE)"};
+constexpr PgStatement kSeedCopyFrozen{"seed_copy_frozen",
+                                      "COPY ml_jobs " MLJOBS_SEED_COPY_COLUMNS
+                                      " FROM STDIN WITH (FORMAT binary, FREEZE)"};
 
 // A COPY message is sent once it holds this much, bounding the buffer.
 constexpr std::size_t kCopyMessageBytes = 1 << 20;
@@ -228,8 +228,7 @@ std::vector<std::vector<std::string>> PgBulkLoad::Exec(obs::RequestStats& stats,
   return Exec(stats, statement.name, std::string(statement.sql));
 }
 
-asio::awaitable<bool> PgBulkLoad::Begin(obs::RequestStats& stats) {
-  if (conn_ != nullptr) throw Error(ErrorCode::kConflict, "seed: a load is already in progress");
+bool PgBulkLoad::BeginLoad(obs::RequestStats& stats) {
   conn_ = PQconnectdb(url_.c_str());
   if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
     std::string reason = conn_ ? PQerrorMessage(conn_) : "out of memory";
@@ -265,10 +264,10 @@ asio::awaitable<bool> PgBulkLoad::Begin(obs::RequestStats& stats) {
   buffer_.push_back('\0');
   PutBigEndian<std::int32_t>(buffer_, 0);  // flags
   PutBigEndian<std::int32_t>(buffer_, 0);  // header extension length
-  co_return empty;
+  return empty;
 }
 
-asio::awaitable<void> PgBulkLoad::Append(obs::RequestStats&, std::span<const jobs::Job> rows) {
+void PgBulkLoad::AppendRows(std::span<const jobs::Job> rows) {
   if (conn_ == nullptr) throw Error(ErrorCode::kInternal, "seed: Append before Begin");
   if (rows.size() > kMaxAppendRows) {
     throw Error(ErrorCode::kInvalidArgument, "seed: at most 100000 rows per Append");
@@ -283,11 +282,10 @@ asio::awaitable<void> PgBulkLoad::Append(obs::RequestStats&, std::span<const job
     }
   }
   rows_ += static_cast<std::int64_t>(rows.size());
-  co_return;
 }
 
-asio::awaitable<std::int64_t> PgBulkLoad::Finish(obs::RequestStats& stats,
-                                                 const jobs::BulkLoadPhaseFn& on_phase) {
+std::int64_t PgBulkLoad::FinishLoad(obs::RequestStats& stats,
+                                    const jobs::BulkLoadPhaseFn& on_phase) {
   if (conn_ == nullptr) throw Error(ErrorCode::kInternal, "seed: Finish before Begin");
   PutBigEndian<std::int16_t>(buffer_, -1);  // end of tuples
   auto start = std::chrono::steady_clock::now();
@@ -318,7 +316,39 @@ asio::awaitable<std::int64_t> PgBulkLoad::Finish(obs::RequestStats& stats,
   if (on_phase) on_phase("committing");
   Exec(stats, kSeedCommit);
   Close();
-  co_return rows_;
+  return rows_;
+}
+
+// Any failure abandons the load: closing the connection rolls its transaction back, so the
+// table and its indexes are as before Begin, and a new Begin may start over.
+asio::awaitable<bool> PgBulkLoad::Begin(obs::RequestStats& stats) {
+  if (conn_ != nullptr) throw Error(ErrorCode::kConflict, "seed: a load is already in progress");
+  try {
+    co_return BeginLoad(stats);
+  } catch (...) {
+    Close();
+    throw;
+  }
+}
+
+asio::awaitable<void> PgBulkLoad::Append(obs::RequestStats&, std::span<const jobs::Job> rows) {
+  try {
+    AppendRows(rows);
+  } catch (...) {
+    Close();
+    throw;
+  }
+  co_return;
+}
+
+asio::awaitable<std::int64_t> PgBulkLoad::Finish(obs::RequestStats& stats,
+                                                 const jobs::BulkLoadPhaseFn& on_phase) {
+  try {
+    co_return FinishLoad(stats, on_phase);
+  } catch (...) {
+    Close();
+    throw;
+  }
 }
 
 }  // namespace mljobs::store::postgres

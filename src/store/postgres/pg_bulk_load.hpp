@@ -39,6 +39,10 @@ class PgBulkLoad final : public jobs::BulkLoadStore {
                                              const std::string& sql);
   std::vector<std::vector<std::string>> Exec(obs::RequestStats& stats,
                                              const PgStatement& statement);
+  // The work of Begin, Append and Finish, which abandon the load when these throw.
+  bool BeginLoad(obs::RequestStats& stats);
+  void AppendRows(std::span<const jobs::Job> rows);
+  std::int64_t FinishLoad(obs::RequestStats& stats, const jobs::BulkLoadPhaseFn& on_phase);
   void Close();
 
   const std::string url_;

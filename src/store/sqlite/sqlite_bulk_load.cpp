@@ -32,9 +32,9 @@ inline constexpr auto kSeedAnalyze =
 // Counting triggers (migration 0003) skip rows while this key exists; set and removed inside
 // the load's transaction, so no other writer ever sees counting paused. The caller rebuilds
 // the counters after the commit (StatsStore::RebuildCounters).
-inline constexpr auto kSeedPauseCounters = MakeSql(
-    "seed_pause_counters",
-    "INSERT OR REPLACE INTO mljobs_meta (key, value) VALUES ('counters_paused', '1')");
+inline constexpr auto kSeedPauseCounters =
+    MakeSql("seed_pause_counters",
+            "INSERT OR REPLACE INTO mljobs_meta (key, value) VALUES ('counters_paused', '1')");
 inline constexpr auto kSeedResumeCounters =
     MakeSql("seed_resume_counters", "DELETE FROM mljobs_meta WHERE key = 'counters_paused'");
 inline constexpr std::string_view kSeedDropIndex = "seed_drop_index";
@@ -44,7 +44,7 @@ inline constexpr std::string_view kSeedCreateIndex = "seed_create_index";
 // whole load either way (the WAL keeps the file consistent). The larger page cache keeps
 // the tables' right edge and the index sorts in memory. journal_mode stays WAL: switching
 // it needs the database to itself, and a server may have it open.
-constexpr std::int64_t kLoadSynchronous = 0;     // OFF
+constexpr std::int64_t kLoadSynchronous = 0;      // OFF
 constexpr std::int64_t kLoadCacheSize = -262144;  // KiB: 256 MiB
 
 std::int64_t PragmaValue(Connection& connection, const char* pragma) {
@@ -75,7 +75,8 @@ void Check(sqlite3_stmt* stmt, int rc, const char* what) {
 // SQLITE_STATIC: every value outlives the step that reads it (the row is bound, stepped
 // and reset before the span moves on).
 void BindText(sqlite3_stmt* stmt, int index, std::string_view text) {
-  Check(stmt, sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8),
+  Check(stmt,
+        sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8),
         "bind text");
 }
 
@@ -132,48 +133,68 @@ SqliteBulkLoad::~SqliteBulkLoad() {
   if (insert_ != nullptr) sqlite3_finalize(insert_);
 }
 
+// Rolls the load back (best effort: SQLite may already have rolled back on the error) and
+// restores the writer's settings, so the table and its indexes are as before Begin and a
+// new Begin may start over.
+void SqliteBulkLoad::Abandon(Connection& connection) noexcept {
+  if (insert_ != nullptr) sqlite3_finalize(insert_);
+  insert_ = nullptr;
+  active_ = false;
+  sqlite3_exec(connection.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  std::string restore = "PRAGMA synchronous = " + std::to_string(saved_synchronous_) +
+                        "; PRAGMA cache_size = " + std::to_string(saved_cache_size_);
+  sqlite3_exec(connection.handle(), restore.c_str(), nullptr, nullptr, nullptr);
+}
+
 asio::awaitable<bool> SqliteBulkLoad::Begin(obs::RequestStats& stats) {
   co_return co_await db_.OnWriter([&](Connection& connection) {
-    if (insert_ != nullptr) throw Error(ErrorCode::kConflict, "seed: a load is already in progress");
+    if (active_) throw Error(ErrorCode::kConflict, "seed: a load is already in progress");
     saved_synchronous_ = PragmaValue(connection, "synchronous");
     saved_cache_size_ = PragmaValue(connection, "cache_size");
-    SetPragma(connection, "synchronous", kLoadSynchronous);
-    SetPragma(connection, "cache_size", kLoadCacheSize);
-    // IMMEDIATE: the write lock from the start, held to the end of the load.
-    connection.Exec("BEGIN IMMEDIATE");
-    rows_ = 0;
-    dropped_indexes_.clear();
-    {
-      StatementTimer timer(stats, kSeedPauseCounters.name);
-      connection.Exec(std::string(kSeedPauseCounters.sql()));
-      timer.Done(1);
-    }
-    bool empty;
-    {
-      StatementTimer timer(stats, kSeedIsEmpty.name);
-      Statement statement = connection.Prepare(kSeedIsEmpty.sql());
-      statement.Step();
-      empty = statement.Int64(0) == 1;
-      timer.Done(1);
-    }
-    if (empty) {
+    active_ = true;
+    try {
+      SetPragma(connection, "synchronous", kLoadSynchronous);
+      SetPragma(connection, "cache_size", kLoadCacheSize);
+      // IMMEDIATE: the write lock from the start, held to the end of the load.
+      connection.Exec("BEGIN IMMEDIATE");
+      rows_ = 0;
+      dropped_indexes_.clear();
       {
-        StatementTimer timer(stats, kSeedSecondaryIndexes.name);
-        Statement statement = connection.Prepare(kSeedSecondaryIndexes.sql());
-        while (statement.Step()) dropped_indexes_.emplace_back(statement.Text(0), statement.Text(1));
-        timer.Done(static_cast<std::int64_t>(dropped_indexes_.size()));
+        StatementTimer timer(stats, kSeedPauseCounters.name);
+        connection.Exec(std::string(kSeedPauseCounters.sql()));
+        timer.Done(1);
       }
-      for (const auto& [name, definition] : dropped_indexes_) {
-        StatementTimer timer(stats, kSeedDropIndex);
-        connection.Exec("DROP INDEX " + QuoteIdentifier(name));
-        timer.Done(0);
+      bool empty;
+      {
+        StatementTimer timer(stats, kSeedIsEmpty.name);
+        Statement statement = connection.Prepare(kSeedIsEmpty.sql());
+        statement.Step();
+        empty = statement.Int64(0) == 1;
+        timer.Done(1);
       }
+      if (empty) {
+        {
+          StatementTimer timer(stats, kSeedSecondaryIndexes.name);
+          Statement statement = connection.Prepare(kSeedSecondaryIndexes.sql());
+          while (statement.Step())
+            dropped_indexes_.emplace_back(statement.Text(0), statement.Text(1));
+          timer.Done(static_cast<std::int64_t>(dropped_indexes_.size()));
+        }
+        for (const auto& [name, definition] : dropped_indexes_) {
+          StatementTimer timer(stats, kSeedDropIndex);
+          connection.Exec("DROP INDEX " + QuoteIdentifier(name));
+          timer.Done(0);
+        }
+      }
+      int rc = sqlite3_prepare_v3(connection.handle(), kSeedInsert.sql().data(),
+                                  static_cast<int>(kSeedInsert.sql().size()),
+                                  SQLITE_PREPARE_PERSISTENT, &insert_, nullptr);
+      if (rc != SQLITE_OK) ThrowSqliteError(connection.handle(), rc, "prepare seed_insert");
+      return empty;
+    } catch (...) {
+      Abandon(connection);
+      throw;
     }
-    int rc = sqlite3_prepare_v3(connection.handle(), kSeedInsert.sql().data(),
-                                static_cast<int>(kSeedInsert.sql().size()),
-                                SQLITE_PREPARE_PERSISTENT, &insert_, nullptr);
-    if (rc != SQLITE_OK) ThrowSqliteError(connection.handle(), rc, "prepare seed_insert");
-    return empty;
   });
 }
 
@@ -186,11 +207,16 @@ asio::awaitable<void> SqliteBulkLoad::Append(obs::RequestStats& stats,
     if (insert_ == nullptr) throw Error(ErrorCode::kInternal, "seed: Append before Begin");
     // One logical statement per call: the same insert stepped once per row.
     StatementTimer timer(stats, kSeedInsert.name);
-    for (const jobs::Job& job : rows) {
-      BindRow(insert_, job);
-      int rc = sqlite3_step(insert_);
-      sqlite3_reset(insert_);
-      if (rc != SQLITE_DONE) ThrowSqliteError(connection.handle(), rc, "seed_insert");
+    try {
+      for (const jobs::Job& job : rows) {
+        BindRow(insert_, job);
+        int rc = sqlite3_step(insert_);
+        sqlite3_reset(insert_);
+        if (rc != SQLITE_DONE) ThrowSqliteError(connection.handle(), rc, "seed_insert");
+      }
+    } catch (...) {
+      Abandon(connection);
+      throw;
     }
     rows_ += static_cast<std::int64_t>(rows.size());
     timer.Done(static_cast<std::int64_t>(rows.size()));
@@ -209,24 +235,38 @@ asio::awaitable<std::int64_t> SqliteBulkLoad::Finish(obs::RequestStats& stats,
     if (on_phase) on_phase("building index " + name);
     co_await db_.OnWriter([&](Connection& connection) {
       StatementTimer timer(stats, kSeedCreateIndex);
-      connection.Exec(definition);
+      try {
+        connection.Exec(definition);  // a duplicate uuid surfaces here
+      } catch (...) {
+        Abandon(connection);
+        throw;
+      }
       timer.Done(0);
     });
   }
   if (on_phase) on_phase("analyzing");
   co_await db_.OnWriter([&](Connection& connection) {
     StatementTimer timer(stats, kSeedAnalyze.name);
-    connection.Exec(std::string(kSeedAnalyze.sql()));
+    try {
+      connection.Exec(std::string(kSeedAnalyze.sql()));
+    } catch (...) {
+      Abandon(connection);
+      throw;
+    }
     timer.Done(0);
   });
   if (on_phase) on_phase("committing");
   co_return co_await db_.OnWriter([&](Connection& connection) {
-    {
+    try {
       StatementTimer timer(stats, kSeedResumeCounters.name);
       connection.Exec(std::string(kSeedResumeCounters.sql()));
       timer.Done(1);
+      connection.Exec("COMMIT");
+    } catch (...) {
+      Abandon(connection);
+      throw;
     }
-    connection.Exec("COMMIT");
+    active_ = false;
     SetPragma(connection, "synchronous", saved_synchronous_);
     SetPragma(connection, "cache_size", saved_cache_size_);
     return rows_;

@@ -30,8 +30,12 @@ class SqliteBulkLoad final : public jobs::BulkLoadStore {
                                        const jobs::BulkLoadPhaseFn& on_phase) override;
 
  private:
+  // Writer thread only: ends a failed load.
+  void Abandon(Connection& connection) noexcept;
+
   SqliteDatabase& db_;
   // The state below is touched on the writer thread only (inside OnWriter).
+  bool active_ = false;             // from Begin to the end of Finish (or a failure)
   sqlite3_stmt* insert_ = nullptr;  // prepared from Begin to Finish
   std::int64_t rows_ = 0;
   // Secondary indexes dropped by Begin: (name, CREATE INDEX statement from sqlite_master).
