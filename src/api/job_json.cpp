@@ -24,6 +24,7 @@ json::object JobToJson(const jobs::Job& job, jobs::FieldSet fields) {
   json::object o;
   o.reserve(20);
   o["id"] = job.uuid;
+  if (job.archived) o["archived"] = true;  // only archived jobs carry the mark
   if (fields.Has(Field::kOwner)) o["owner"] = job.owner;
   if (fields.Has(Field::kModel)) o["model"] = job.model;
   if (fields.Has(Field::kStatus)) o["status"] = jobs::ToString(job.status);

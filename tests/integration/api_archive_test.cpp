@@ -43,7 +43,9 @@ class ApiArchiveTest : public ::testing::TestWithParam<std::string> {
                  " * 86400000000 AS INTEGER) + i * 1000 AS t FROM g) "
                  "INSERT INTO ml_jobs (job_uuid, owner, model, input_text, status, run_after, "
                  "created_at, updated_at, started_at, completed_at) SELECT "
-                 "lower(hex(randomblob(16))), 'o', 'm' || (i % 3), 'x', '" + status +
+                 "lower(printf('%s-%s-7%s-8%s-%s', hex(randomblob(4)), hex(randomblob(2)), "
+                 "substr(hex(randomblob(2)), 2), substr(hex(randomblob(2)), 2), "
+                 "hex(randomblob(6)))), 'o', 'm' || (i % 3), 'x', '" + status +
                  "', t, t, t, t, " + finished + " FROM x");
     }
   }
@@ -83,6 +85,18 @@ TEST_P(ApiArchiveTest, MovesOldFinishedJobsInBatchesAndASecondRunMovesNothing) {
   EXPECT_EQ(Int("SELECT count(*) FROM ml_jobs_archive WHERE archived_at IS NULL"), 0);
   EXPECT_EQ(Int("SELECT count(*) FROM ml_jobs"), 50);
   ExpectEachJobOnce(350);
+
+  // GET /jobs/{id} still finds an archived job, in one statement, marked as archived.
+  std::string archived_uuid = *db_->Query("SELECT job_uuid FROM ml_jobs_archive WHERE id = 7")[0][0];
+  HttpResult got = server_->Get("/jobs/" + archived_uuid);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(got.Header("x-db-statements"), "1");
+  EXPECT_EQ(Json(got).at("archived"), true);
+  EXPECT_EQ(Json(got).at("status"), "completed");
+  std::string live_uuid = *db_->Query("SELECT job_uuid FROM ml_jobs WHERE id = 345")[0][0];
+  HttpResult live = server_->Get("/jobs/" + live_uuid);
+  ASSERT_EQ(live.status, 200) << live.body;
+  EXPECT_FALSE(Json(live).as_object().contains("archived"));
 
   HttpResult again = server_->Post("/admin/archive-jobs?days_old=30", "");
   ASSERT_EQ(again.status, 200) << again.body;

@@ -136,7 +136,9 @@ asio::awaitable<std::optional<jobs::Job>> PgJobStore::Get(obs::RequestStats& sta
   auto conn = co_await pool_.Acquire();
   PgResult result = co_await conn->Run(stats, Prepared(kGetJob, &params));
   if (result.Rows() == 0) co_return std::nullopt;
-  co_return PgJobReader(result).Read(0);
+  jobs::Job job = PgJobReader(result).Read(0);
+  job.archived = result.Int(0, result.Column("archived")) != 0;
+  co_return job;
 }
 
 asio::awaitable<jobs::CancelResult> PgJobStore::Cancel(obs::RequestStats& stats,

@@ -51,11 +51,15 @@ inline constexpr PgStatement kInsertJobs{
     "$7::int4[], $8::timestamptz[]) "
     "AS t(job_uuid, owner, model, input_text, priority, metadata, max_attempts, created_at)"};
 
-// $2 NULL: any owner. The unique job_uuid index finds the row either way.
+// $2 NULL: any owner. The unique job_uuid index finds the row either way; an archived job
+// (a job lives in exactly one table) through ml_jobs_archive_job_uuid_idx.
 inline constexpr PgStatement kGetJob{
     "get_job",
-    "SELECT " MLJOBS_PG_ALL_COLUMNS
-    " FROM ml_jobs WHERE job_uuid = $1::uuid AND ($2::text IS NULL OR owner = $2::text)"};
+    "(SELECT " MLJOBS_PG_ALL_COLUMNS ", 0 AS archived"
+    " FROM ml_jobs WHERE job_uuid = $1::uuid AND ($2::text IS NULL OR owner = $2::text)) "
+    "UNION ALL (SELECT " MLJOBS_PG_ALL_COLUMNS ", 1 AS archived"
+    " FROM ml_jobs_archive WHERE job_uuid = $1::uuid AND ($2::text IS NULL OR owner = $2::text)) "
+    "LIMIT 1"};
 
 // Only live jobs change; no row back means absent or finished (kGetJob tells which).
 inline constexpr PgStatement kCancelJob{

@@ -130,6 +130,7 @@ asio::awaitable<std::optional<jobs::Job>> SqliteJobStore::Get(
     statement.BindText(":uuid", uuid);
     statement.BindOptionalText(":owner", owner);
     std::optional<jobs::Job> job = ReadOptionalJob(statement);
+    if (job) job->archived = statement.Int64(kLightColumnCount + 2) != 0;
     timer.Done(job ? 1 : 0);
     return job;
   });

@@ -50,10 +50,14 @@ inline constexpr auto kInsertJobsBatch =
             ":max_attempts, :created_at, :created_at, :created_at)");
 
 // `:owner IS NULL` lets one statement serve both the admin (any owner) and a user.
+// An archived job (a job lives in exactly one table) through ml_jobs_archive_job_uuid_idx.
 inline constexpr auto kGetJob =
     MakeSql("get_job", "SELECT ", kLightColumns,
-            ", input_text, metadata FROM ml_jobs "
-            "WHERE job_uuid = :uuid AND (:owner IS NULL OR owner = :owner)");
+            ", input_text, metadata, 0 AS archived FROM ml_jobs "
+            "WHERE job_uuid = :uuid AND (:owner IS NULL OR owner = :owner) "
+            "UNION ALL SELECT ", kLightColumns,
+            ", input_text, metadata, 1 FROM ml_jobs_archive "
+            "WHERE job_uuid = :uuid AND (:owner IS NULL OR owner = :owner) LIMIT 1");
 
 inline constexpr auto kCancelJob =
     MakeSql("cancel_job",
