@@ -4,6 +4,7 @@
 #include <boost/json/object.hpp>
 
 #include "api/job_json.hpp"
+#include "api/json_fields.hpp"
 #include "api/json_response.hpp"
 #include "api/request_parsing.hpp"
 #include "api/routes.hpp"
@@ -15,68 +16,6 @@ namespace {
 namespace json = boost::json;
 using http::Exchange;
 using http::Response;
-
-[[noreturn]] void Invalid(std::string message) {
-  throw Error(ErrorCode::kInvalidArgument, std::move(message));
-}
-
-const char* KindName(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
-  }
-  return "a value";
-}
-
-// Rejects fields outside `allowed`: a misspelt "lease_secnds" must not silently fall back
-// to the default.
-void RequireKnownFields(const json::object& o, std::initializer_list<std::string_view> allowed,
-                        const std::string& where) {
-  for (const auto& kv : o) {
-    bool known = false;
-    for (auto a : allowed) known = known || kv.key() == a;
-    if (known) continue;
-    std::string names;
-    for (auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
-    Invalid(where + std::string(kv.key()) + ": unknown field (" + names + ")");
-  }
-}
-
-const json::object& RequireObject(const json::value& v, const std::string& what) {
-  if (!v.is_object()) Invalid(what + ": must be an object, not " + KindName(v));
-  return v.get_object();
-}
-
-std::string RequireString(const json::object& o, std::string_view key, const std::string& where) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) Invalid(where + std::string(key) + ": is required");
-  if (!v->is_string()) Invalid(where + std::string(key) + ": must be a string, not " + KindName(*v));
-  return std::string(v->get_string());
-}
-
-int OptionalInt(const json::object& o, std::string_view key, int fallback,
-                const std::string& where) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) return fallback;
-  if (v->is_int64() && v->get_int64() >= INT32_MIN && v->get_int64() <= INT32_MAX) {
-    return static_cast<int>(v->get_int64());
-  }
-  if (v->is_int64() || v->is_uint64()) Invalid(where + std::string(key) + ": is out of range");
-  Invalid(where + std::string(key) + ": must be an integer, not " + KindName(*v));
-}
-
-double RequireNumber(const json::object& o, std::string_view key, const std::string& where) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) Invalid(where + std::string(key) + ": is required");
-  if (!v->is_number()) Invalid(where + std::string(key) + ": must be a number, not " + KindName(*v));
-  return v->to_number<double>();
-}
 
 jobs::CompleteParams ParseCompletion(const json::object& o, const std::string& where) {
   jobs::CompleteParams p;
@@ -103,11 +42,13 @@ asio::awaitable<Response> Claim(jobs::QueueService& queue, Exchange& ex) {
   p.lease_seconds = OptionalInt(body, "lease_seconds", jobs::kDefaultLeaseSeconds, "");
   p.wait_seconds = OptionalInt(body, "wait_seconds", 0, "");
   if (const json::value* models = body.if_contains("models")) {
-    if (!models->is_array()) Invalid("models: must be an array, not " + std::string(KindName(*models)));
+    if (!models->is_array())
+      ThrowInvalid("models: must be an array, not " + std::string(KindName(*models)));
     const json::array& list = models->get_array();
     for (std::size_t i = 0; i < list.size(); ++i) {
       if (!list[i].is_string()) {
-        Invalid("models[" + std::to_string(i) + "]: must be a string, not " + KindName(list[i]));
+        ThrowInvalid("models[" + std::to_string(i) + "]: must be a string, not " +
+                     KindName(list[i]));
       }
       p.models.emplace_back(list[i].get_string());
     }
@@ -125,8 +66,8 @@ asio::awaitable<Response> Heartbeat(jobs::QueueService& queue, Exchange& ex) {
   RequireKnownFields(body, {"lease_token", "lease_seconds"}, "");
   std::string token = RequireString(body, "lease_token", "");
   int lease = OptionalInt(body, "lease_seconds", jobs::kDefaultLeaseSeconds, "");
-  jobs::Job job = co_await queue.Heartbeat(ex.stats(), ex.request().PathParam("id"),
-                                           std::move(token), lease);
+  jobs::Job job =
+      co_await queue.Heartbeat(ex.stats(), ex.request().PathParam("id"), std::move(token), lease);
   co_return JsonResponse(200, JobToJson(job, jobs::FieldSet::All()));
 }
 
@@ -148,7 +89,8 @@ asio::awaitable<Response> Fail(jobs::QueueService& queue, Exchange& ex) {
   p.lease_token = RequireString(body, "lease_token", "");
   p.error = RequireString(body, "error", "");
   if (const json::value* retry = body.if_contains("retry")) {
-    if (!retry->is_bool()) Invalid("retry: must be a boolean, not " + std::string(KindName(*retry)));
+    if (!retry->is_bool())
+      ThrowInvalid("retry: must be a boolean, not " + std::string(KindName(*retry)));
     p.retry = retry->get_bool();
   }
   jobs::Job job = co_await queue.Fail(ex.stats(), ex.request().PathParam("id"), std::move(p));
@@ -157,11 +99,16 @@ asio::awaitable<Response> Fail(jobs::QueueService& queue, Exchange& ex) {
 
 std::string_view OutcomeCode(jobs::LeaseOutcome outcome) {
   switch (outcome) {
-    case jobs::LeaseOutcome::kOk: return "completed";
-    case jobs::LeaseOutcome::kRepeated: return "completed";
-    case jobs::LeaseOutcome::kNotFound: return "not_found";
-    case jobs::LeaseOutcome::kLeaseLost: return "lease_lost";
-    case jobs::LeaseOutcome::kCancelled: return "cancelled";
+    case jobs::LeaseOutcome::kOk:
+      return "completed";
+    case jobs::LeaseOutcome::kRepeated:
+      return "completed";
+    case jobs::LeaseOutcome::kNotFound:
+      return "not_found";
+    case jobs::LeaseOutcome::kLeaseLost:
+      return "lease_lost";
+    case jobs::LeaseOutcome::kCancelled:
+      return "cancelled";
   }
   return "lease_lost";
 }
@@ -173,10 +120,11 @@ asio::awaitable<Response> CompleteBatch(jobs::QueueService& queue, Exchange& ex)
   json::object body = ParseJsonObject(ex.request().body);
   RequireKnownFields(body, {"results"}, "");
   const json::value* results = body.if_contains("results");
-  if (results == nullptr) Invalid("results: is required");
-  if (!results->is_array()) Invalid("results: must be an array, not " + std::string(KindName(*results)));
+  if (results == nullptr) ThrowInvalid("results: is required");
+  if (!results->is_array())
+    ThrowInvalid("results: must be an array, not " + std::string(KindName(*results)));
   const json::array& list = results->get_array();
-  if (list.size() > jobs::kMaxCompleteBatch) Invalid("results: may hold at most 1000 results");
+  if (list.size() > jobs::kMaxCompleteBatch) ThrowInvalid("results: may hold at most 1000 results");
   std::vector<jobs::CompleteParams> batch;
   batch.reserve(list.size());
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -190,12 +138,14 @@ asio::awaitable<Response> CompleteBatch(jobs::QueueService& queue, Exchange& ex)
   std::vector<std::string> ids;
   ids.reserve(batch.size());
   for (const auto& p : batch) ids.push_back(p.id);
-  std::vector<jobs::LeaseOutcome> outcomes = co_await queue.CompleteBatch(ex.stats(), std::move(batch));
+  std::vector<jobs::LeaseOutcome> outcomes =
+      co_await queue.CompleteBatch(ex.stats(), std::move(batch));
   json::array out;
   out.reserve(outcomes.size());
   std::size_t completed = 0;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    const bool ok = outcomes[i] == jobs::LeaseOutcome::kOk || outcomes[i] == jobs::LeaseOutcome::kRepeated;
+    const bool ok =
+        outcomes[i] == jobs::LeaseOutcome::kOk || outcomes[i] == jobs::LeaseOutcome::kRepeated;
     completed += ok ? 1 : 0;
     out.push_back(json::object{{"id", ids[i]}, {"status", OutcomeCode(outcomes[i])}});
   }
@@ -208,9 +158,8 @@ asio::awaitable<Response> CompleteBatch(jobs::QueueService& queue, Exchange& ex)
 
 void AddQueueRoutes(http::Router& router, jobs::QueueService& queue, const Guard& guard) {
   auto bind = [&queue, &guard](auto fn) {
-    return guard.Require(Access::kWorker, [&queue, fn](Exchange& ex, const jobs::Caller&) {
-      return fn(queue, ex);
-    });
+    return guard.Require(Access::kWorker,
+                         [&queue, fn](Exchange& ex, const jobs::Caller&) { return fn(queue, ex); });
   };
   router.Add("POST", "/queue/claim", bind(Claim));
   router.Add("POST", "/queue/complete", bind(CompleteBatch));

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
+#include "api/json_fields.hpp"
 #include "common/error.hpp"
 #include "jobs/time_format.hpp"
 
@@ -13,48 +14,13 @@ namespace {
 
 namespace json = boost::json;
 
-[[noreturn]] void Invalid(std::string message) {
-  throw Error(ErrorCode::kInvalidArgument, std::move(message));
-}
-
-const char* KindName(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
-  }
-  return "a value";
-}
-
-std::string RequireString(const json::object& o, std::string_view key, const std::string& where) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) Invalid(where + std::string(key) + ": is required");
-  if (!v->is_string()) {
-    Invalid(where + std::string(key) + ": must be a string, not " + KindName(*v));
-  }
-  return std::string(v->get_string());
-}
-
-int RequireInt(const json::value& v, std::string_view key, const std::string& where) {
-  if (v.is_int64() && v.get_int64() >= INT32_MIN && v.get_int64() <= INT32_MAX) {
-    return static_cast<int>(v.get_int64());
-  }
-  if (v.is_uint64() || v.is_int64()) Invalid(where + std::string(key) + ": is out of range");
-  Invalid(where + std::string(key) + ": must be an integer, not " + KindName(v));
-}
-
 std::optional<jobs::Micros> ParseTimeParam(const http::Request& r, std::string_view name) {
   auto text = r.Query(name);
   if (!text) return std::nullopt;
   auto t = jobs::ParseRfc3339(*text);
   if (!t) {
-    Invalid(std::string(name) + ": '" + std::string(*text) +
-            "' is not an RFC 3339 time such as 2026-01-31T12:00:00Z");
+    ThrowInvalid(std::string(name) + ": '" + std::string(*text) +
+                 "' is not an RFC 3339 time such as 2026-01-31T12:00:00Z");
   }
   return t;
 }
@@ -68,8 +34,8 @@ jobs::JobFilter ParseFilter(const http::Request& r) {
       std::string_view name = rest.substr(0, comma);
       auto status = jobs::ParseStatus(name);
       if (!status) {
-        Invalid("status: unknown status '" + std::string(name) +
-                "' (pending, running, completed, failed, cancelled)");
+        ThrowInvalid("status: unknown status '" + std::string(name) +
+                     "' (pending, running, completed, failed, cancelled)");
       }
       filter.statuses.push_back(*status);
       if (comma == std::string_view::npos) break;
@@ -81,7 +47,7 @@ jobs::JobFilter ParseFilter(const http::Request& r) {
   }
   if (auto model = r.Query("model")) {
     if (model->empty() || model->size() > jobs::kMaxModelBytes) {
-      Invalid("model: must be 1 to 128 bytes");
+      ThrowInvalid("model: must be 1 to 128 bytes");
     }
     filter.model = std::string(*model);
   }
@@ -94,7 +60,7 @@ jobs::SortOrder ParseOrder(const http::Request& r) {
   auto order = r.Query("order");
   if (!order || *order == "desc") return jobs::SortOrder::kDesc;
   if (*order == "asc") return jobs::SortOrder::kAsc;
-  Invalid("order: must be desc or asc");
+  ThrowInvalid("order: must be desc or asc");
 }
 
 jobs::FieldSet ParseFields(const http::Request& r, jobs::FieldSet fallback) {
@@ -102,7 +68,7 @@ jobs::FieldSet ParseFields(const http::Request& r, jobs::FieldSet fallback) {
   if (!list) return fallback;
   std::string unknown;
   auto fields = jobs::FieldSet::Parse(*list, &unknown);
-  if (!fields) Invalid("fields: unknown field '" + unknown + "'");
+  if (!fields) ThrowInvalid("fields: unknown field '" + unknown + "'");
   return *fields;
 }
 
@@ -111,35 +77,29 @@ jobs::FieldSet ParseFields(const http::Request& r, jobs::FieldSet fallback) {
 json::object ParseJsonObject(const std::string& body) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
-  if (ec) Invalid("body is not valid JSON: " + ec.message());
-  if (!v.is_object()) Invalid(std::string("body must be a JSON object, not ") + KindName(v));
+  if (ec) ThrowInvalid("body is not valid JSON: " + ec.message());
+  if (!v.is_object()) ThrowInvalid(std::string("body must be a JSON object, not ") + KindName(v));
   return std::move(v.get_object());
 }
 
 jobs::JobRequest ParseJobRequest(const json::value& value, const std::string& where) {
   if (!value.is_object()) {
-    Invalid(where.empty() ? std::string("body must be a JSON object")
-                          : where.substr(0, where.size() - 1) + ": must be an object, not " +
-                                KindName(value));
+    ThrowInvalid(where.empty() ? std::string("body must be a JSON object")
+                               : where.substr(0, where.size() - 1) + ": must be an object, not " +
+                                     KindName(value));
   }
   const json::object& o = value.get_object();
-  for (const auto& kv : o) {
-    std::string_view k = kv.key();
-    if (k != "model" && k != "input_text" && k != "priority" && k != "metadata" &&
-        k != "max_attempts") {
-      Invalid(where + std::string(k) +
-              ": unknown field (model, input_text, priority, metadata, max_attempts)");
-    }
-  }
+  RequireKnownFields(o, {"model", "input_text", "priority", "metadata", "max_attempts"}, where);
   jobs::JobRequest r;
   r.model = RequireString(o, "model", where);
   r.input_text = RequireString(o, "input_text", where);
-  if (const json::value* p = o.if_contains("priority")) r.priority = RequireInt(*p, "priority", where);
+  if (const json::value* p = o.if_contains("priority"))
+    r.priority = RequireInt(*p, "priority", where);
   if (const json::value* m = o.if_contains("max_attempts")) {
     r.max_attempts = RequireInt(*m, "max_attempts", where);
   }
   if (const json::value* m = o.if_contains("metadata"); m && !m->is_null()) {
-    if (!m->is_object()) Invalid(where + "metadata: must be an object, not " + KindName(*m));
+    if (!m->is_object()) ThrowInvalid(where + "metadata: must be an object, not " + KindName(*m));
     r.metadata = json::serialize(*m);
   }
   jobs::JobService::Validate(r, where);
@@ -147,16 +107,15 @@ jobs::JobRequest ParseJobRequest(const json::value& value, const std::string& wh
 }
 
 std::vector<jobs::JobRequest> ParseBatchRequest(const json::object& body) {
-  for (const auto& kv : body) {
-    if (kv.key() != "jobs") Invalid(std::string(kv.key()) + ": unknown field (jobs)");
-  }
+  RequireKnownFields(body, {"jobs"}, "");
   const json::value* list = body.if_contains("jobs");
-  if (list == nullptr) Invalid("jobs: is required");
-  if (!list->is_array()) Invalid(std::string("jobs: must be an array, not ") + KindName(*list));
+  if (list == nullptr) ThrowInvalid("jobs: is required");
+  if (!list->is_array())
+    ThrowInvalid(std::string("jobs: must be an array, not ") + KindName(*list));
   const json::array& items = list->get_array();
-  if (items.empty()) Invalid("jobs: must hold at least one job");
+  if (items.empty()) ThrowInvalid("jobs: must hold at least one job");
   if (items.size() > jobs::kMaxBatchJobs) {
-    Invalid("jobs: at most 10000 jobs per batch (got " + std::to_string(items.size()) + ")");
+    ThrowInvalid("jobs: at most 10000 jobs per batch (got " + std::to_string(items.size()) + ")");
   }
   std::vector<jobs::JobRequest> out;
   out.reserve(items.size());
@@ -172,10 +131,10 @@ void RequireKnownParams(const http::Request& r, std::initializer_list<std::strin
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string names;
       for (auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
-      Invalid(key + ": unknown parameter (" + names + ")");
+      ThrowInvalid(key + ": unknown parameter (" + names + ")");
     }
     for (std::size_t j = 0; j < i; ++j) {
-      if (r.query[j].first == key) Invalid(key + ": given more than once");
+      if (r.query[j].first == key) ThrowInvalid(key + ": given more than once");
     }
   }
 }
@@ -192,7 +151,7 @@ jobs::ListRequest ParseListRequest(const http::Request& r) {
     auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
     if (ec != std::errc() || end != limit->data() + limit->size() || n < 1 ||
         n > jobs::kMaxPageSize) {
-      Invalid("limit: must be an integer from 1 to 1000 (got '" + std::string(*limit) + "')");
+      ThrowInvalid("limit: must be an integer from 1 to 1000 (got '" + std::string(*limit) + "')");
     }
     out.limit = n;
   }
@@ -203,10 +162,14 @@ jobs::ListRequest ParseListRequest(const http::Request& r) {
     out.cursor = std::string(*cursor);
   }
   if (auto count = r.Query("count")) {
-    if (*count == "none") out.count = jobs::CountMode::kNone;
-    else if (*count == "exact") out.count = jobs::CountMode::kExact;
-    else if (*count == "estimated") out.count = jobs::CountMode::kEstimated;
-    else Invalid("count: must be none, exact or estimated");
+    if (*count == "none")
+      out.count = jobs::CountMode::kNone;
+    else if (*count == "exact")
+      out.count = jobs::CountMode::kExact;
+    else if (*count == "estimated")
+      out.count = jobs::CountMode::kEstimated;
+    else
+      ThrowInvalid("count: must be none, exact or estimated");
   }
   return out;
 }
