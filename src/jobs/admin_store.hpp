@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "jobs/job.hpp"
+#include "jobs/job_query.hpp"
 #include "obs/request_stats.hpp"
 
 namespace mljobs::jobs {
@@ -21,8 +22,8 @@ namespace asio = boost::asio;
 
 // The connection pool now (PostgreSQL: PgPool; SQLite: the reader connections).
 struct PoolStats {
-  int size = 0;     // connections open
-  int in_use = 0;   // leased to a statement
+  int size = 0;    // connections open
+  int in_use = 0;  // leased to a statement
   int idle = 0;
   int waiting = 0;  // calls queued for a connection
   std::uint64_t acquired = 0;
@@ -85,6 +86,31 @@ inline std::optional<ExplainTarget> ParseExplainTarget(std::string_view name) {
     if (known == name) return value;
   }
   return std::nullopt;
+}
+
+// The list query behind a list target, with representative parameters: the date range is
+// the day before `now`; the deep page's position is a placeholder each store replaces with
+// a row from the middle of the table. Targets that are not lists give the first page.
+inline ListQuery ExplainListQuery(ExplainTarget target, Micros now) {
+  constexpr Micros kDay = 24LL * 3600 * 1'000'000;
+  ListQuery query;
+  switch (target) {
+    case ExplainTarget::kDeepPage:
+      query.after = Position{now, INT64_MAX};
+      break;
+    case ExplainTarget::kPending:
+      query.filter.statuses = {JobStatus::kPending};
+      break;
+    case ExplainTarget::kDateRange:
+      query.filter.created_after = now - kDay;
+      query.filter.created_before = now;
+      break;
+    case ExplainTarget::kFirstPage:
+    case ExplainTarget::kStatusCount:
+    case ExplainTarget::kClaim:
+      break;
+  }
+  return query;
 }
 
 struct ExplainResult {

@@ -3,7 +3,6 @@
 #include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <limits>
 
 #include "common/error.hpp"
 #include "jobs/time_format.hpp"
@@ -104,20 +103,12 @@ asio::awaitable<jobs::DbHealth> PgAdminStore::Health(obs::RequestStats& stats) {
 
 asio::awaitable<std::optional<jobs::ExplainResult>> PgAdminStore::Explain(
     obs::RequestStats& stats, jobs::ExplainTarget target) {
-  jobs::ListQuery query;
   const jobs::Micros now = jobs::NowMicros();
   switch (target) {
     case jobs::ExplainTarget::kFirstPage:
-      break;
     case jobs::ExplainTarget::kDeepPage:
-      query.after = jobs::Position{now, std::numeric_limits<std::int64_t>::max()};
-      break;
     case jobs::ExplainTarget::kPending:
-      query.filter.statuses = {jobs::JobStatus::kPending};
-      break;
     case jobs::ExplainTarget::kDateRange:
-      query.filter.created_after = now - kDayMicros;
-      query.filter.created_before = now;
       break;
     case jobs::ExplainTarget::kClaim:
       co_return co_await ExplainClaim(stats, now);
@@ -133,6 +124,7 @@ asio::awaitable<std::optional<jobs::ExplainResult>> PgAdminStore::Explain(
                          result.Text(0, 0));
     }
   }
+  jobs::ListQuery query = jobs::ExplainListQuery(target, now);
   auto conn = co_await pool_.Acquire();
   if (target == jobs::ExplainTarget::kDeepPage) {
     PgResult middle = co_await conn->Run(

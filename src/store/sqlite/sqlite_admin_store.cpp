@@ -3,7 +3,6 @@
 #include <sqlite3.h>
 
 #include <filesystem>
-#include <limits>
 #include <map>
 
 #include "common/error.hpp"
@@ -131,26 +130,19 @@ asio::awaitable<jobs::DbHealth> SqliteAdminStore::Health(obs::RequestStats& stat
 
 asio::awaitable<std::optional<jobs::ExplainResult>> SqliteAdminStore::Explain(
     obs::RequestStats& stats, jobs::ExplainTarget target) {
-  jobs::ListQuery query;
   const jobs::Micros now = jobs::NowMicros();
   switch (target) {
     case jobs::ExplainTarget::kFirstPage:
-      break;
     case jobs::ExplainTarget::kDeepPage:
-      query.after = jobs::Position{now, std::numeric_limits<std::int64_t>::max()};
-      break;
     case jobs::ExplainTarget::kPending:
-      query.filter.statuses = {jobs::JobStatus::kPending};
-      break;
     case jobs::ExplainTarget::kDateRange:
-      query.filter.created_after = now - kDayMicros;
-      query.filter.created_before = now;
       break;
     case jobs::ExplainTarget::kClaim:
       co_return co_await ExplainClaim(stats, now);
     case jobs::ExplainTarget::kStatusCount:
-      co_return co_await ExplainStatusCount(stats, now);  // not built yet on this branch
+      co_return co_await ExplainStatusCount(stats, now);
   }
+  jobs::ListQuery query = jobs::ExplainListQuery(target, now);
   const std::string explain_name = "explain_" + std::string(jobs::ExplainTargetName(target));
   co_return co_await db_.OnReader([&](Connection& connection) {
     if (target == jobs::ExplainTarget::kDeepPage) {
