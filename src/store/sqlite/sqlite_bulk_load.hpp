@@ -43,6 +43,7 @@ class SqliteBulkLoad final : public jobs::BulkLoadStore {
   // The writer's settings before the load, restored by Finish.
   std::int64_t saved_synchronous_ = 1;
   std::int64_t saved_cache_size_ = -2000;
+  std::int64_t saved_threads_ = 0;
 };
 
 }  // namespace mljobs::store::sqlite
