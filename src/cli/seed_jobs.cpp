@@ -24,11 +24,8 @@ boost::asio::awaitable<SeedResult> SeedJobs(store::Backend& backend, const SeedO
     co_await loader.Append(stats, std::span<const jobs::Job>(chunk.data(), n));
     if (progress.on_rows) progress.on_rows(generator.produced());
   }
+  // The loader counted the rows into the statistics counters in the same transaction.
   result.rows = co_await loader.Finish(stats, progress.on_phase);
-  // The rows went in with the counting triggers off (see BulkLoadStore::Begin): one
-  // GROUP BY now instead of ten million trigger updates.
-  if (progress.on_phase) progress.on_phase("rebuilding counters");
-  co_await backend.stats().RebuildCounters(stats);
   co_return result;
 }
 

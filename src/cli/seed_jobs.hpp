@@ -16,7 +16,7 @@ namespace mljobs::cli {
 struct SeedProgress {
   // Rows handed to the database so far (after each chunk).
   std::function<void(std::int64_t rows)> on_rows;
-  // Each phase after the rows: index builds, analyze, commit, counter rebuild.
+  // Each phase after the rows: index builds, counting, analyze, commit.
   std::function<void(std::string_view phase)> on_phase;
 };
 

@@ -31,8 +31,9 @@ class BulkLoadStore {
   // Starts one load, which is one transaction: nothing is visible to other connections
   // before Finish, and a load never finished (an error, a killed process) leaves the
   // table as it was. Takes the table's write lock for the whole load. Rows go in with the
-  // job counters' triggers off: the caller must call StatsStore::RebuildCounters after
-  // Finish (until then GET /jobs/stats does not count them). When ml_jobs is
+  // job counters' triggers off (one trigger call per row would dominate the load); the
+  // loader tallies them itself (CounterTally) and Finish adds the tally to the counters in
+  // the same transaction, so GET /jobs/stats is exact at the commit. When ml_jobs is
   // empty, its secondary indexes are dropped and Finish builds them again after the rows
   // (one sort per index instead of millions of index inserts). Returns whether the table
   // was empty. Throws Error(kUnavailable) when the database cannot be reached, and
@@ -44,7 +45,8 @@ class BulkLoadStore {
   // Error(kInvalidArgument) for a row the schema rejects (the whole load then fails).
   virtual asio::awaitable<void> Append(obs::RequestStats& stats, std::span<const Job> rows) = 0;
 
-  // Builds the indexes Begin dropped, refreshes planner statistics and commits. Returns
+  // Builds the indexes Begin dropped, adds the rows' counters, refreshes planner
+  // statistics and commits. Returns
   // the number of rows appended.
   virtual asio::awaitable<std::int64_t> Finish(obs::RequestStats& stats,
                                                const BulkLoadPhaseFn& on_phase) = 0;

@@ -66,6 +66,26 @@ class SeedTest : public testing::StoreTest {
     return text;
   }
 
+  // Every counter row (summed over shards), as text, in key order.
+  std::vector<std::vector<std::optional<std::string>>> Counters() {
+    return database().Query(
+        "SELECT metric, status, model, hour, bucket, archive_month, sum(jobs), sum(micros) "
+        "FROM ml_jobs_counters GROUP BY metric, status, model, hour, bucket, archive_month "
+        "HAVING sum(jobs) <> 0 OR sum(micros) <> 0 "
+        "ORDER BY metric, status, model, hour, bucket, archive_month");
+  }
+
+  // The counters the load wrote (its own tally) are exactly what recounting every row by
+  // the SQL rules gives.
+  void ExpectCountersEqualARebuild() {
+    auto loaded = Counters();
+    obs::RequestStats stats;
+    Run(backend().stats().RebuildCounters(stats));
+    auto rebuilt = Counters();
+    EXPECT_GT(loaded.size(), 100u);
+    EXPECT_EQ(loaded, rebuilt);
+  }
+
   // Every seeded column of every row, in id order, hashed.
   std::size_t ContentHash(const testing::TestDatabase& db) {
     std::string all;
@@ -146,13 +166,14 @@ TEST_P(SeedTest, LoadsExactlyTheRowsWithTheRealisticShape) {
                   "started_at IS NULL OR completed_at IS NOT NULL)"),
             0);
 
-  // Counters were rebuilt after the load: they agree with GROUP BY.
+  // The load counted its rows: they agree with GROUP BY, and with a full recount.
   EXPECT_EQ(database().Query("SELECT status, sum(jobs) FROM ml_jobs_counters WHERE metric = "
                              "'jobs' AND archive_month = 0 GROUP BY status HAVING sum(jobs) <> 0 "
                              "ORDER BY status"),
             database().Query("SELECT status, count(*) FROM ml_jobs GROUP BY status ORDER BY status"));
   EXPECT_EQ(Scalar(database(), "SELECT sum(jobs) FROM ml_jobs_counters WHERE metric = 'created'"),
             "20000");
+  ExpectCountersEqualARebuild();
 
   // Statistics were refreshed: the status filter's list uses its index.
   EXPECT_NE(Plan("SELECT id FROM ml_jobs WHERE status = 'failed' "
@@ -197,9 +218,11 @@ TEST_P(SeedTest, IntoATableWithRowsKeepsThemAndItsIndexes) {
   EXPECT_EQ(Count("SELECT count(*) FROM ml_jobs"), 2'001);
   EXPECT_EQ(Scalar(database(), "SELECT input_text FROM ml_jobs WHERE id = 1"), "before the seed");
   EXPECT_EQ(Count("SELECT count(*) FROM ml_jobs WHERE id > 1"), 2'000);
-  // The job inserted before (counted by its trigger) and the seeded ones (rebuilt) alike.
+  // The job inserted before (counted by its trigger) and the seeded ones (the load's tally,
+  // added to the counters already there) alike.
   EXPECT_EQ(Scalar(database(), "SELECT sum(jobs) FROM ml_jobs_counters WHERE metric = 'jobs'"),
             "2001");
+  ExpectCountersEqualARebuild();
   EXPECT_EQ(IndexNames(database()), indexes);
 }
 

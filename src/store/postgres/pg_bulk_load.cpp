@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <array>
 #include <bit>
 #include <chrono>
 #include <cstring>
@@ -26,8 +27,8 @@ constexpr std::string_view kSeedCreateIndex = "seed_create_index";
 // one session, so this bounds the whole load) instead of spilling to disk in small runs.
 constexpr PgStatement kSeedSettings{"seed_settings", "SET LOCAL maintenance_work_mem = '512MB'"};
 // Rows are written with this session's triggers off, so that the statement-level counter
-// trigger does not group 10M rows at the end of the COPY; the caller rebuilds the counters
-// after the commit (StatsStore::RebuildCounters). Only this transaction is affected.
+// trigger does not group 10M rows at the end of the COPY; the loader's own tally is added
+// to the counters before the commit (kSeedAddCounters). Only this transaction is affected.
 constexpr PgStatement kSeedPauseTriggers{"seed_pause_triggers",
                                          "SET LOCAL session_replication_role = replica"};
 // No concurrent writer may see a half-empty table or add rows between the emptiness
@@ -48,6 +49,20 @@ constexpr PgStatement kSeedSecondaryIndexes{
     "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
     "ORDER BY c.relname"};
 constexpr PgStatement kSeedAnalyze{"seed_analyze", "ANALYZE ml_jobs"};
+constexpr PgStatement kSeedRunBuckets{"seed_run_buckets",
+                                      "SELECT upper_us FROM ml_jobs_run_buckets ORDER BY upper_us"};
+// The load's CounterTally, one array per column, added to the counters (shard 0) in one
+// statement; hours come as µs since the epoch.
+constexpr PgStatement kSeedAddCounters{
+    "seed_add_counters",
+    "INSERT INTO ml_jobs_counters AS c "
+    "(metric, status, model, hour, bucket, archive_month, shard, jobs, micros) "
+    "SELECT metric, status, model, timestamptz 'epoch' + hour_us * interval '1 microsecond', "
+    "bucket, 0, 0, jobs, micros "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], "
+    "$7::int8[]) AS t(metric, status, model, hour_us, bucket, jobs, micros) "
+    "ON CONFLICT (metric, hour, status, model, bucket, archive_month, shard) "
+    "DO UPDATE SET jobs = c.jobs + EXCLUDED.jobs, micros = c.micros + EXCLUDED.micros"};
 
 #define MLJOBS_SEED_COPY_COLUMNS                                                        \
   "(job_uuid, owner, model, input_text, status, priority, result_label, result_score, " \
@@ -77,6 +92,20 @@ void PutBigEndian(std::string& out, T value) {
 }
 
 void PutNull(std::string& out) { PutBigEndian<std::int32_t>(out, -1); }
+
+// Array literals for kSeedAddCounters' parameters.
+void AppendArrayElement(std::string& array, std::string_view text) {
+  array += array.size() > 1 ? ",\"" : "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') array.push_back('\\');
+    array.push_back(c);
+  }
+  array.push_back('"');
+}
+void AppendArrayElement(std::string& array, std::int64_t value) {
+  if (array.size() > 1) array.push_back(',');
+  array += std::to_string(value);
+}
 
 void PutText(std::string& out, std::string_view text) {
   PutBigEndian<std::int32_t>(out, static_cast<std::int32_t>(text.size()));
@@ -198,13 +227,20 @@ PgBulkLoad::~PgBulkLoad() { Close(); }
 void PgBulkLoad::Close() {
   if (conn_ != nullptr) PQfinish(conn_);
   conn_ = nullptr;
+  tally_.reset();
 }
 
 std::vector<std::vector<std::string>> PgBulkLoad::Exec(obs::RequestStats& stats,
                                                        std::string_view name,
-                                                       const std::string& sql) {
+                                                       const std::string& sql,
+                                                       const std::vector<std::string>& params) {
   auto start = std::chrono::steady_clock::now();
-  PGresult* result = PQexec(conn_, sql.c_str());
+  std::vector<const char*> values;
+  for (const std::string& param : params) values.push_back(param.c_str());
+  PGresult* result = params.empty()
+                         ? PQexec(conn_, sql.c_str())
+                         : PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()),
+                                        nullptr, values.data(), nullptr, nullptr, 0);
   if (result == nullptr) ThrowConnectionError(conn_, name);
   ExecStatusType status = PQresultStatus(result);
   // COPY ... FROM STDIN answers PGRES_COPY_IN: the server now waits for the rows.
@@ -243,6 +279,9 @@ bool PgBulkLoad::BeginLoad(obs::RequestStats& stats) {
   Exec(stats, kSeedPauseTriggers);
   Exec(stats, kSeedLock);
   const bool empty = Exec(stats, kSeedIsEmpty).at(0).at(0) == "t";
+  std::vector<std::int64_t> bounds;
+  for (auto& row : Exec(stats, kSeedRunBuckets)) bounds.push_back(std::stoll(row.at(0)));
+  tally_.emplace(std::move(bounds));
   if (empty) {
     Exec(stats, kSeedTruncate);
     for (auto& row : Exec(stats, kSeedSecondaryIndexes)) {
@@ -274,6 +313,7 @@ void PgBulkLoad::AppendRows(std::span<const jobs::Job> rows) {
   }
   for (const jobs::Job& job : rows) {
     PutRow(buffer_, job);
+    tally_->Add(job);
     if (buffer_.size() >= kCopyMessageBytes) {
       if (PQputCopyData(conn_, buffer_.data(), static_cast<int>(buffer_.size())) != 1) {
         ThrowConnectionError(conn_, "PQputCopyData");
@@ -311,12 +351,31 @@ std::int64_t PgBulkLoad::FinishLoad(obs::RequestStats& stats,
     if (on_phase) on_phase("building index " + name);
     Exec(stats, kSeedCreateIndex, definition);
   }
+  if (on_phase) on_phase("counting");
+  AddCounters(stats);
   if (on_phase) on_phase("analyzing");
   Exec(stats, kSeedAnalyze);
   if (on_phase) on_phase("committing");
   Exec(stats, kSeedCommit);
   Close();
   return rows_;
+}
+
+void PgBulkLoad::AddCounters(obs::RequestStats& stats) {
+  std::array<std::string, 7> arrays;
+  arrays.fill("{");
+  for (const jobs::CounterRow& row : tally_->Rows()) {
+    AppendArrayElement(arrays[0], row.metric);
+    AppendArrayElement(arrays[1], row.status);
+    AppendArrayElement(arrays[2], row.model);
+    AppendArrayElement(arrays[3], row.hour);
+    AppendArrayElement(arrays[4], row.bucket);
+    AppendArrayElement(arrays[5], row.jobs);
+    AppendArrayElement(arrays[6], row.micros);
+  }
+  for (std::string& array : arrays) array.push_back('}');
+  Exec(stats, kSeedAddCounters.name, std::string(kSeedAddCounters.sql),
+       std::vector<std::string>(arrays.begin(), arrays.end()));
 }
 
 // Any failure abandons the load: closing the connection rolls its transaction back, so the

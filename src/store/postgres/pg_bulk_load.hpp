@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "jobs/bulk_load_store.hpp"
+#include "jobs/counter_tally.hpp"
 
 typedef struct pg_conn PGconn;
 
@@ -33,16 +35,18 @@ class PgBulkLoad final : public jobs::BulkLoadStore {
                                        const jobs::BulkLoadPhaseFn& on_phase) override;
 
  private:
-  // PQexec of one statement without parameters; throws the mapped Error on failure.
-  // Returns its result's rows, each value as text.
+  // One statement with text parameters (PQexecParams; none: PQexec); throws the mapped
+  // Error on failure. Returns its result's rows, each value as text.
   std::vector<std::vector<std::string>> Exec(obs::RequestStats& stats, std::string_view name,
-                                             const std::string& sql);
+                                             const std::string& sql,
+                                             const std::vector<std::string>& params = {});
   std::vector<std::vector<std::string>> Exec(obs::RequestStats& stats,
                                              const PgStatement& statement);
   // The work of Begin, Append and Finish, which abandon the load when these throw.
   bool BeginLoad(obs::RequestStats& stats);
   void AppendRows(std::span<const jobs::Job> rows);
   std::int64_t FinishLoad(obs::RequestStats& stats, const jobs::BulkLoadPhaseFn& on_phase);
+  void AddCounters(obs::RequestStats& stats);
   void Close();
 
   const std::string url_;
@@ -52,6 +56,7 @@ class PgBulkLoad final : public jobs::BulkLoadStore {
   std::vector<std::pair<std::string, std::string>> dropped_indexes_;
   std::string_view copy_name_;  // the COPY statement Begin started
   std::string buffer_;          // one COPY message being encoded
+  std::optional<jobs::CounterTally> tally_;  // what the appended rows add to the counters
 };
 
 }  // namespace mljobs::store::postgres

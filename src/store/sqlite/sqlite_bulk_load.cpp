@@ -30,13 +30,23 @@ inline constexpr auto kSeedSecondaryIndexes =
 inline constexpr auto kSeedAnalyze =
     MakeSql("seed_analyze", "PRAGMA analysis_limit = 1000; ANALYZE ml_jobs");
 // Counting triggers (migration 0003) skip rows while this key exists; set and removed inside
-// the load's transaction, so no other writer ever sees counting paused. The caller rebuilds
-// the counters after the commit (StatsStore::RebuildCounters).
+// the load's transaction, so no other writer ever sees counting paused. The loader's own
+// tally is added to the counters before the commit (kSeedAddCounter).
 inline constexpr auto kSeedPauseCounters =
     MakeSql("seed_pause_counters",
             "INSERT OR REPLACE INTO mljobs_meta (key, value) VALUES ('counters_paused', '1')");
 inline constexpr auto kSeedResumeCounters =
     MakeSql("seed_resume_counters", "DELETE FROM mljobs_meta WHERE key = 'counters_paused'");
+inline constexpr auto kSeedRunBuckets =
+    MakeSql("seed_run_buckets", "SELECT upper_us FROM ml_jobs_run_buckets ORDER BY upper_us");
+// One row of the load's CounterTally added to the counters (shard 0).
+inline constexpr auto kSeedAddCounter = MakeSql(
+    "seed_add_counters",
+    "INSERT INTO ml_jobs_counters "
+    "(metric, status, model, hour, bucket, archive_month, shard, jobs, micros) "
+    "VALUES (:metric, :status, :model, :hour, :bucket, 0, 0, :jobs, :micros) "
+    "ON CONFLICT (metric, hour, status, model, bucket, archive_month, shard) "
+    "DO UPDATE SET jobs = jobs + excluded.jobs, micros = micros + excluded.micros");
 inline constexpr std::string_view kSeedDropIndex = "seed_drop_index";
 inline constexpr std::string_view kSeedCreateIndex = "seed_create_index";
 
@@ -143,6 +153,7 @@ void SqliteBulkLoad::Abandon(Connection& connection) noexcept {
   if (insert_ != nullptr) sqlite3_finalize(insert_);
   insert_ = nullptr;
   active_ = false;
+  tally_.reset();
   sqlite3_exec(connection.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
   std::string restore = "PRAGMA synchronous = " + std::to_string(saved_synchronous_) +
                         "; PRAGMA cache_size = " + std::to_string(saved_cache_size_) +
@@ -169,6 +180,14 @@ asio::awaitable<bool> SqliteBulkLoad::Begin(obs::RequestStats& stats) {
         StatementTimer timer(stats, kSeedPauseCounters.name);
         connection.Exec(std::string(kSeedPauseCounters.sql()));
         timer.Done(1);
+      }
+      {
+        StatementTimer timer(stats, kSeedRunBuckets.name);
+        Statement statement = connection.Prepare(kSeedRunBuckets.sql());
+        std::vector<std::int64_t> bounds;
+        while (statement.Step()) bounds.push_back(statement.Int64(0));
+        timer.Done(static_cast<std::int64_t>(bounds.size()));
+        tally_.emplace(std::move(bounds));
       }
       bool empty;
       {
@@ -215,6 +234,7 @@ asio::awaitable<void> SqliteBulkLoad::Append(obs::RequestStats& stats,
     StatementTimer timer(stats, kSeedInsert.name);
     try {
       for (const jobs::Job& job : rows) {
+        tally_->Add(job);
         BindRow(insert_, job);
         int rc = sqlite3_step(insert_);
         sqlite3_reset(insert_);
@@ -250,6 +270,29 @@ asio::awaitable<std::int64_t> SqliteBulkLoad::Finish(obs::RequestStats& stats,
       timer.Done(0);
     });
   }
+  if (on_phase) on_phase("counting");
+  co_await db_.OnWriter([&](Connection& connection) {
+    StatementTimer timer(stats, kSeedAddCounter.name);
+    try {
+      Statement statement = connection.Prepare(kSeedAddCounter.sql());
+      std::vector<jobs::CounterRow> counters = tally_->Rows();
+      for (const jobs::CounterRow& row : counters) {
+        statement.BindText(":metric", row.metric);
+        statement.BindText(":status", row.status);
+        statement.BindText(":model", row.model);
+        statement.BindInt64(":hour", row.hour);
+        statement.BindInt64(":bucket", row.bucket);
+        statement.BindInt64(":jobs", row.jobs);
+        statement.BindInt64(":micros", row.micros);
+        statement.Step();
+        statement.Reset();
+      }
+      timer.Done(static_cast<std::int64_t>(counters.size()));
+    } catch (...) {
+      Abandon(connection);
+      throw;
+    }
+  });
   if (on_phase) on_phase("analyzing");
   co_await db_.OnWriter([&](Connection& connection) {
     StatementTimer timer(stats, kSeedAnalyze.name);
@@ -273,6 +316,7 @@ asio::awaitable<std::int64_t> SqliteBulkLoad::Finish(obs::RequestStats& stats,
       throw;
     }
     active_ = false;
+    tally_.reset();
     SetPragma(connection, "synchronous", saved_synchronous_);
     SetPragma(connection, "cache_size", saved_cache_size_);
     SetPragma(connection, "threads", saved_threads_);

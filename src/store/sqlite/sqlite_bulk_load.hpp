@@ -3,11 +3,13 @@
 // durability relaxed for the load. Its calls run on the SqliteDatabase writer thread.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "jobs/bulk_load_store.hpp"
+#include "jobs/counter_tally.hpp"
 #include "store/sqlite/sqlite_database.hpp"
 
 struct sqlite3_stmt;
@@ -44,6 +46,7 @@ class SqliteBulkLoad final : public jobs::BulkLoadStore {
   std::int64_t saved_synchronous_ = 1;
   std::int64_t saved_cache_size_ = -2000;
   std::int64_t saved_threads_ = 0;
+  std::optional<jobs::CounterTally> tally_;  // what the appended rows add to the counters
 };
 
 }  // namespace mljobs::store::sqlite
