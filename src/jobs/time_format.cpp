@@ -80,14 +80,19 @@ void AppendRfc3339(std::string& out, Micros t) {
   const auto secs = static_cast<unsigned>(rem / kMicrosPerSecond);
   const auto micros = static_cast<unsigned>(rem % kMicrosPerSecond);
 
+  // "00".."99": two digits per table read instead of a division and a remainder each.
+  static constexpr char kPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
   char buf[48];
   char* p = buf;
+  auto two = [&p](unsigned v) {
+    p = std::copy_n(kPairs + 2 * v, 2, p);
+  };
   if (y >= 0 && y <= 9999) {
-    const auto year = static_cast<unsigned>(y);
-    *p++ = static_cast<char>('0' + year / 1000);
-    *p++ = static_cast<char>('0' + year / 100 % 10);
-    *p++ = static_cast<char>('0' + year / 10 % 10);
-    *p++ = static_cast<char>('0' + year % 10);
+    two(static_cast<unsigned>(y) / 100);
+    two(static_cast<unsigned>(y) % 100);
   } else {
     // printf's "%04lld": the sign, then zeros up to a width of four counting the sign.
     const std::uint64_t magnitude =
@@ -98,10 +103,6 @@ void AppendRfc3339(std::string& out, Micros t) {
     for (auto width = (end - digits) + (y < 0 ? 1 : 0); width < 4; ++width) *p++ = '0';
     p = std::copy(digits, end, p);
   }
-  auto two = [&p](unsigned v) {
-    *p++ = static_cast<char>('0' + v / 10);
-    *p++ = static_cast<char>('0' + v % 10);
-  };
   *p++ = '-';
   two(m);
   *p++ = '-';
@@ -113,7 +114,9 @@ void AppendRfc3339(std::string& out, Micros t) {
   *p++ = ':';
   two(secs % 60);
   *p++ = '.';
-  for (unsigned div = 100'000; div != 0; div /= 10) *p++ = static_cast<char>('0' + micros / div % 10);
+  two(micros / 10'000);
+  two(micros / 100 % 100);
+  two(micros % 100);
   *p++ = 'Z';
   out.append(buf, p);
 }

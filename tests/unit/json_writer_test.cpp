@@ -69,6 +69,18 @@ TEST(JsonWriterTest, EscapesControlCharactersAsTheRfcAllows) {
   EXPECT_EQ(Str(""), R"("")");
 }
 
+// The writer skips 8 plain bytes at a time: every escaped byte at every offset of a word.
+TEST(JsonWriterTest, FindsEscapesAtEveryPositionOfALongString) {
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f'}) {
+    for (std::size_t at = 0; at < 20; ++at) {
+      std::string s(19, 'a');
+      s.insert(at, 1, special);
+      s += "é";
+      EXPECT_EQ(Str(s), json::serialize(json::string(s))) << int(special) << " at " << at;
+    }
+  }
+}
+
 TEST(JsonWriterTest, DoublesReadBackExactlyAndStayDoubles) {
   for (double d : {0.0, -0.0, 1.0, -1.0, 0.1, -2.5, 1e-9, 0.75, 123456.789, 1e15, 1e21, 1e300,
                    -1e-300, 4.9e-324, std::numeric_limits<double>::max(), 0.30000000000000004}) {
