@@ -14,11 +14,7 @@ using jobs::Field;
 constexpr std::size_t kFixedJobJsonBytes = 640;
 
 void OptString(std::string& out, const std::optional<std::string>& s) {
-  if (s) {
-    AppendJsonString(out, *s);
-  } else {
-    out.append("null");
-  }
+  AppendJsonNullable(out, s, AppendJsonString);
 }
 
 void Time(std::string& out, jobs::Micros t) {
@@ -28,11 +24,7 @@ void Time(std::string& out, jobs::Micros t) {
 }
 
 void OptTime(std::string& out, const std::optional<jobs::Micros>& t) {
-  if (t) {
-    Time(out, *t);
-  } else {
-    out.append("null");
-  }
+  AppendJsonNullable(out, t, Time);
 }
 
 std::size_t Size(const std::optional<std::string>& s) { return s ? s->size() : 0; }
@@ -66,11 +58,8 @@ void AppendJobFields(std::string& out, const jobs::Job& job, jobs::FieldSet fiel
     // The stores hand out metadata only as valid JSON text (PostgreSQL's jsonb output;
     // SQLite's reader validates), so it is copied, not parsed and re-serialized.
     out.append(",\"metadata\":");
-    if (job.metadata) {
-      out.append(*job.metadata);
-    } else {
-      out.append("null");
-    }
+    AppendJsonNullable(out, job.metadata,
+                       [](std::string& o, const std::string& json) { o.append(json); });
   }
   if (fields.Has(Field::kResultLabel)) {
     out.append(",\"result_label\":");
@@ -78,11 +67,7 @@ void AppendJobFields(std::string& out, const jobs::Job& job, jobs::FieldSet fiel
   }
   if (fields.Has(Field::kResultScore)) {
     out.append(",\"result_score\":");
-    if (job.result_score) {
-      AppendJsonDouble(out, *job.result_score);
-    } else {
-      out.append("null");
-    }
+    AppendJsonNullable(out, job.result_score, AppendJsonDouble);
   }
   if (fields.Has(Field::kError)) {
     out.append(",\"error\":");

@@ -31,12 +31,9 @@ asio::awaitable<Response> SubmitBatch(jobs::JobService& service, Exchange& ex,
   out.reserve(32 + ids.size() * 40);  // a uuid is 36 characters
   out.append("{\"count\":");
   AppendJsonInt(out, static_cast<std::int64_t>(ids.size()));
-  out.append(",\"ids\":[");
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (i != 0) out.push_back(',');
-    AppendJsonString(out, ids[i]);
-  }
-  out.append("]}");
+  out.append(",\"ids\":");
+  AppendJsonArray(out, ids, AppendJsonString);
+  out.push_back('}');
   co_return JsonTextResponse(201, std::move(out));
 }
 
@@ -62,19 +59,11 @@ std::string ListBody(const jobs::ListResult& result, jobs::FieldSet fields) {
   for (const auto& job : result.page.jobs) bytes += JobJsonBytes(job);
   std::string out;
   out.reserve(bytes);
-  out.append("{\"jobs\":[");
-  bool first = true;
-  for (const auto& job : result.page.jobs) {
-    if (!first) out.push_back(',');
-    first = false;
-    AppendJobJson(out, job, fields);
-  }
-  out.append("],\"next_cursor\":");
-  if (result.next_cursor) {
-    AppendJsonString(out, *result.next_cursor);
-  } else {
-    out.append("null");
-  }
+  out.append("{\"jobs\":");
+  AppendJsonArray(out, result.page.jobs,
+                  [fields](std::string& o, const jobs::Job& job) { AppendJobJson(o, job, fields); });
+  out.append(",\"next_cursor\":");
+  AppendJsonNullable(out, result.next_cursor, AppendJsonString);
   out.append(result.page.has_more ? ",\"has_more\":true" : ",\"has_more\":false");
   if (result.count) {
     out.append(",\"total\":");

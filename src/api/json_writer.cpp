@@ -33,8 +33,8 @@ bool MayNeedEscape(const char* p) {
   std::memcpy(&w, p, sizeof w);
   const std::uint64_t quote = w ^ (kOnes * '"');
   const std::uint64_t backslash = w ^ (kOnes * '\\');
-  const std::uint64_t hits = ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
-                             ((backslash - kOnes) & ~backslash);
+  const std::uint64_t hits =
+      ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash);
   return (hits & kHighs) != 0;
 }
 

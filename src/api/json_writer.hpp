@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,5 +17,28 @@ void AppendJsonInt(std::string& out, std::int64_t v);
 // Shortest text that reads back as the same double. Integral values get ".0" so typed
 // parsers still see a double; NaN and infinities, which JSON cannot hold, become null.
 void AppendJsonDouble(std::string& out, double v);
+
+// '[', each item written by append_one(out, item), ',' between them, ']'.
+template <typename Range, typename AppendOne>
+void AppendJsonArray(std::string& out, const Range& items, AppendOne append_one) {
+  out.push_back('[');
+  bool first = true;
+  for (const auto& item : items) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_one(out, item);
+  }
+  out.push_back(']');
+}
+
+// The value written by append(out, *value), or null when there is none.
+template <typename T, typename Append>
+void AppendJsonNullable(std::string& out, const std::optional<T>& value, Append append) {
+  if (value) {
+    append(out, *value);
+  } else {
+    out.append("null");
+  }
+}
 
 }  // namespace mljobs::api

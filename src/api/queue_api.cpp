@@ -6,6 +6,7 @@
 #include "api/job_json.hpp"
 #include "api/json_fields.hpp"
 #include "api/json_response.hpp"
+#include "api/json_writer.hpp"
 #include "api/request_parsing.hpp"
 #include "api/routes.hpp"
 #include "common/error.hpp"
@@ -52,12 +53,9 @@ asio::awaitable<Response> Claim(jobs::QueueService& queue, Exchange& ex) {
   for (const jobs::Job& job : claimed) bytes += JobJsonBytes(job);
   std::string out;
   out.reserve(bytes);
-  out.append("{\"jobs\":[");
-  for (std::size_t i = 0; i < claimed.size(); ++i) {
-    if (i != 0) out.push_back(',');
-    AppendClaimedJobJson(out, claimed[i]);
-  }
-  out.append("]}");
+  out.append("{\"jobs\":");
+  AppendJsonArray(out, claimed, AppendClaimedJobJson);
+  out.push_back('}');
   co_return JsonTextResponse(200, std::move(out));
 }
 

@@ -87,9 +87,7 @@ void AppendRfc3339(std::string& out, Micros t) {
       "8081828384858687888990919293949596979899";
   char buf[48];
   char* p = buf;
-  auto two = [&p](unsigned v) {
-    p = std::copy_n(kPairs + 2 * v, 2, p);
-  };
+  auto two = [&p](unsigned v) { p = std::copy_n(kPairs + 2 * v, 2, p); };
   if (y >= 0 && y <= 9999) {
     two(static_cast<unsigned>(y) / 100);
     two(static_cast<unsigned>(y) % 100);

@@ -103,9 +103,9 @@ TEST(JsonWriterTest, NonFiniteDoublesAreNull) {
 }
 
 TEST(JsonWriterTest, Integers) {
-  for (std::int64_t v : {std::int64_t{0}, std::int64_t{-7}, std::int64_t{42},
-                         std::numeric_limits<std::int64_t>::min(),
-                         std::numeric_limits<std::int64_t>::max()}) {
+  for (std::int64_t v :
+       {std::int64_t{0}, std::int64_t{-7}, std::int64_t{42},
+        std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()}) {
     std::string out;
     AppendJsonInt(out, v);
     EXPECT_EQ(json::parse(out), json::value(v)) << out;
