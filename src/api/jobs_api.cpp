@@ -1,9 +1,10 @@
 // The job resource: submit, batch submit, get, cancel, keyset list and NDJSON export.
-#include <boost/json/serialize.hpp>
+#include <boost/json/object.hpp>
 
 #include "api/auth.hpp"
 #include "api/job_json.hpp"
 #include "api/json_response.hpp"
+#include "api/json_writer.hpp"
 #include "api/request_parsing.hpp"
 #include "api/routes.hpp"
 
@@ -19,20 +20,21 @@ asio::awaitable<Response> Submit(jobs::JobService& service, Exchange& ex,
                                  const jobs::Caller& caller) {
   json::object body = ParseJsonObject(ex.request().body);
   jobs::Job job = co_await service.Submit(ex.stats(), caller.name, ParseJobRequest(body, ""));
-  co_return JsonResponse(201, JobToJson(job, jobs::FieldSet::All()));
+  co_return JobResponse(201, job);
 }
 
 asio::awaitable<Response> SubmitBatch(jobs::JobService& service, Exchange& ex,
                                       const jobs::Caller& caller) {
   auto requests = ParseBatchRequest(ParseJsonObject(ex.request().body));
   auto ids = co_await service.SubmitBatch(ex.stats(), caller.name, std::move(requests));
-  json::array id_list;
-  id_list.reserve(ids.size());
-  for (auto& id : ids) id_list.emplace_back(std::move(id));
-  json::object out;
-  out["count"] = id_list.size();
-  out["ids"] = std::move(id_list);
-  co_return JsonResponse(201, out);
+  std::string out;
+  out.reserve(32 + ids.size() * 40);  // a uuid is 36 characters
+  out.append("{\"count\":");
+  AppendJsonInt(out, static_cast<std::int64_t>(ids.size()));
+  out.append(",\"ids\":");
+  AppendJsonArray(out, ids, AppendJsonString);
+  out.push_back('}');
+  co_return JsonTextResponse(201, std::move(out));
 }
 
 // Another user's job is a 404, exactly like a job that does not exist.
@@ -40,7 +42,7 @@ asio::awaitable<Response> Get(jobs::JobService& service, Exchange& ex, const job
   RequireKnownParams(ex.request(), {});
   jobs::Job job =
       co_await service.Get(ex.stats(), ex.request().PathParam("id"), OwnerScope(caller));
-  co_return JsonResponse(200, JobToJson(job, jobs::FieldSet::All()));
+  co_return JobResponse(200, job);
 }
 
 asio::awaitable<Response> Cancel(jobs::JobService& service, Exchange& ex,
@@ -48,7 +50,30 @@ asio::awaitable<Response> Cancel(jobs::JobService& service, Exchange& ex,
   RequireKnownParams(ex.request(), {});
   jobs::Job job =
       co_await service.Cancel(ex.stats(), ex.request().PathParam("id"), OwnerScope(caller));
-  co_return JsonResponse(200, JobToJson(job, jobs::FieldSet::All()));
+  co_return JobResponse(200, job);
+}
+
+// {"jobs":[...],"next_cursor":...,"has_more":...[,"total":...,"total_is_estimate":...]}
+std::string ListBody(const jobs::ListResult& result, jobs::FieldSet fields) {
+  std::size_t bytes = 128;
+  for (const auto& job : result.page.jobs) bytes += JobJsonBytes(job);
+  std::string out;
+  out.reserve(bytes);
+  out.append("{\"jobs\":");
+  AppendJsonArray(out, result.page.jobs,
+                  [fields](std::string& o, const jobs::Job& job) { AppendJobJson(o, job, fields); });
+  out.append(",\"next_cursor\":");
+  AppendJsonNullable(out, result.next_cursor, AppendJsonString);
+  out.append(result.page.has_more ? ",\"has_more\":true" : ",\"has_more\":false");
+  if (result.count) {
+    out.append(",\"total\":");
+    AppendJsonInt(out, result.count->total);
+    out.append(result.count->is_estimate ? ",\"total_is_estimate\":true}"
+                                         : ",\"total_is_estimate\":false}");
+  } else {
+    out.push_back('}');
+  }
+  return out;
 }
 
 asio::awaitable<Response> List(jobs::JobService& service, Exchange& ex,
@@ -56,18 +81,7 @@ asio::awaitable<Response> List(jobs::JobService& service, Exchange& ex,
   jobs::ListRequest request = ParseListRequest(ex.request());
   request.filter.owner = OwnerScope(caller);
   jobs::ListResult result = co_await service.List(ex.stats(), request);
-  json::array list;
-  list.reserve(result.page.jobs.size());
-  for (const auto& job : result.page.jobs) list.emplace_back(JobToJson(job, request.fields));
-  json::object out;
-  out["jobs"] = std::move(list);
-  out["next_cursor"] = result.next_cursor ? json::value(*result.next_cursor) : json::value(nullptr);
-  out["has_more"] = result.page.has_more;
-  if (result.count) {
-    out["total"] = result.count->total;
-    out["total_is_estimate"] = result.count->is_estimate;
-  }
-  co_return JsonResponse(200, out);
+  co_return JsonTextResponse(200, ListBody(result, request.fields));
 }
 
 // Streams one JSON line per job. Memory holds one chunk of rows and its text; a slow
@@ -87,8 +101,8 @@ asio::awaitable<Response> Export(jobs::JobService& service, Exchange& ex,
         }
         buffer.clear();
         for (const auto& job : chunk) {
-          buffer += json::serialize(JobToJson(job, request.fields));
-          buffer += '\n';
+          AppendJobJson(buffer, job, request.fields);
+          buffer.push_back('\n');
         }
         co_return co_await ex.WriteChunk(buffer);
       });

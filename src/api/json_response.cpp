@@ -11,4 +11,11 @@ http::Response JsonResponse(int status, const boost::json::value& body) {
   return r;
 }
 
+http::Response JsonTextResponse(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
 }  // namespace mljobs::api

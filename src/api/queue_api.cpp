@@ -6,6 +6,7 @@
 #include "api/job_json.hpp"
 #include "api/json_fields.hpp"
 #include "api/json_response.hpp"
+#include "api/json_writer.hpp"
 #include "api/request_parsing.hpp"
 #include "api/routes.hpp"
 #include "common/error.hpp"
@@ -23,13 +24,6 @@ jobs::CompleteParams ParseCompletion(const json::object& o, const std::string& w
   p.label = RequireString(o, "result_label", where);
   p.score = RequireNumber(o, "result_score", where);
   return p;
-}
-
-// A claimed job: the job with the lease the worker must present.
-json::object ClaimedJobToJson(const jobs::Job& job) {
-  json::object o = JobToJson(job, jobs::FieldSet::All());
-  o["lease_token"] = job.lease_token ? json::value(*job.lease_token) : json::value(nullptr);
-  return o;
 }
 
 asio::awaitable<Response> Claim(jobs::QueueService& queue, Exchange& ex) {
@@ -54,10 +48,15 @@ asio::awaitable<Response> Claim(jobs::QueueService& queue, Exchange& ex) {
     }
   }
   std::vector<jobs::Job> claimed = co_await queue.Claim(ex.stats(), std::move(p));
-  json::array list;
-  list.reserve(claimed.size());
-  for (const jobs::Job& job : claimed) list.push_back(ClaimedJobToJson(job));
-  co_return JsonResponse(200, json::object{{"jobs", std::move(list)}});
+  // Each claimed job carries the lease the worker must present.
+  std::size_t bytes = 16;
+  for (const jobs::Job& job : claimed) bytes += JobJsonBytes(job);
+  std::string out;
+  out.reserve(bytes);
+  out.append("{\"jobs\":");
+  AppendJsonArray(out, claimed, AppendClaimedJobJson);
+  out.push_back('}');
+  co_return JsonTextResponse(200, std::move(out));
 }
 
 asio::awaitable<Response> Heartbeat(jobs::QueueService& queue, Exchange& ex) {
@@ -68,7 +67,7 @@ asio::awaitable<Response> Heartbeat(jobs::QueueService& queue, Exchange& ex) {
   int lease = OptionalInt(body, "lease_seconds", jobs::kDefaultLeaseSeconds, "");
   jobs::Job job =
       co_await queue.Heartbeat(ex.stats(), ex.request().PathParam("id"), std::move(token), lease);
-  co_return JsonResponse(200, JobToJson(job, jobs::FieldSet::All()));
+  co_return JobResponse(200, job);
 }
 
 asio::awaitable<Response> Complete(jobs::QueueService& queue, Exchange& ex) {
@@ -78,7 +77,7 @@ asio::awaitable<Response> Complete(jobs::QueueService& queue, Exchange& ex) {
   jobs::CompleteParams p = ParseCompletion(body, "");
   p.id = std::string(ex.request().PathParam("id"));
   jobs::Job job = co_await queue.Complete(ex.stats(), std::move(p));
-  co_return JsonResponse(200, JobToJson(job, jobs::FieldSet::All()));
+  co_return JobResponse(200, job);
 }
 
 asio::awaitable<Response> Fail(jobs::QueueService& queue, Exchange& ex) {
@@ -94,7 +93,7 @@ asio::awaitable<Response> Fail(jobs::QueueService& queue, Exchange& ex) {
     p.retry = retry->get_bool();
   }
   jobs::Job job = co_await queue.Fail(ex.stats(), ex.request().PathParam("id"), std::move(p));
-  co_return JsonResponse(200, JobToJson(job, jobs::FieldSet::All()));
+  co_return JobResponse(200, job);
 }
 
 std::string_view OutcomeCode(jobs::LeaseOutcome outcome) {

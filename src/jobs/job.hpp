@@ -78,7 +78,9 @@ struct Job {
   std::optional<std::string> result_label;
   std::optional<double> result_score;
   std::optional<std::string> error;
-  std::optional<std::string> metadata;  // JSON text
+  // One valid JSON text, so that responses can copy it unparsed: PostgreSQL's jsonb
+  // guarantees it, the SQLite reader checks it.
+  std::optional<std::string> metadata;
   int attempts = 0;
   int max_attempts = 3;
   Micros run_after = 0;

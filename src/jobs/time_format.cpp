@@ -1,7 +1,8 @@
 #include "jobs/time_format.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
-#include <cstdio>
 
 namespace mljobs::jobs {
 namespace {
@@ -59,6 +60,14 @@ Micros NowMicros() {
 }
 
 std::string FormatRfc3339(Micros t) {
+  std::string out;
+  AppendRfc3339(out, t);
+  return out;
+}
+
+// Hand-written instead of snprintf, which was ~12% of an export's CPU. Years outside
+// 0..9999 are only reachable from rows written outside the API.
+void AppendRfc3339(std::string& out, Micros t) {
   std::int64_t days = t / kMicrosPerDay;
   std::int64_t rem = t % kMicrosPerDay;
   if (rem < 0) {
@@ -68,13 +77,46 @@ std::string FormatRfc3339(Micros t) {
   std::int64_t y;
   unsigned m, d;
   CivilFromDays(days, y, m, d);
-  const std::int64_t secs = rem / kMicrosPerSecond;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
-                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
-                static_cast<long long>(rem % kMicrosPerSecond));
-  return buf;
+  const auto secs = static_cast<unsigned>(rem / kMicrosPerSecond);
+  const auto micros = static_cast<unsigned>(rem % kMicrosPerSecond);
+
+  // "00".."99": two digits per table read instead of a division and a remainder each.
+  static constexpr char kPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
+  char buf[48];
+  char* p = buf;
+  auto two = [&p](unsigned v) { p = std::copy_n(kPairs + 2 * v, 2, p); };
+  if (y >= 0 && y <= 9999) {
+    two(static_cast<unsigned>(y) / 100);
+    two(static_cast<unsigned>(y) % 100);
+  } else {
+    // printf's "%04lld": the sign, then zeros up to a width of four counting the sign.
+    const std::uint64_t magnitude =
+        y < 0 ? 0 - static_cast<std::uint64_t>(y) : static_cast<std::uint64_t>(y);
+    char digits[24];
+    char* end = std::to_chars(digits, digits + sizeof digits, magnitude).ptr;
+    if (y < 0) *p++ = '-';
+    for (auto width = (end - digits) + (y < 0 ? 1 : 0); width < 4; ++width) *p++ = '0';
+    p = std::copy(digits, end, p);
+  }
+  *p++ = '-';
+  two(m);
+  *p++ = '-';
+  two(d);
+  *p++ = 'T';
+  two(secs / 3600);
+  *p++ = ':';
+  two(secs / 60 % 60);
+  *p++ = ':';
+  two(secs % 60);
+  *p++ = '.';
+  two(micros / 10'000);
+  two(micros / 100 % 100);
+  two(micros % 100);
+  *p++ = 'Z';
+  out.append(buf, p);
 }
 
 std::optional<Micros> ParseRfc3339(std::string_view s) {

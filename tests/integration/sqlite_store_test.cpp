@@ -219,6 +219,29 @@ TEST_F(SqliteStoreTest, EstimateIsExactForASmallSpanAndSampledBeyond) {
   EXPECT_EQ(estimate(range), 375);
 }
 
+// metadata is a plain TEXT column; responses copy it unparsed, so the reader hands out only
+// valid JSON text, and what another writer left that is not JSON reads as absent.
+TEST_F(SqliteStoreTest, MetadataThatIsNotJsonReadsAsAbsent) {
+  testing::OpenedStore store = Open(database_->sqlite_path());
+  RunSync(io_, store->Migrate());
+  obs::RequestStats stats;
+  std::vector<jobs::NewJob> jobs;
+  for (int n = 0; n < 4; ++n) jobs.push_back(MakeJob(n));
+  RunSync(io_, store->InsertBatch(stats, jobs));
+  database_->Query("UPDATE ml_jobs SET metadata = CASE job_uuid "
+                   "WHEN '" + jobs[0].uuid + "' THEN '{\"k\": [1, \"é\"]} ' "
+                   "WHEN '" + jobs[1].uuid + "' THEN '{\"k\":' "
+                   "WHEN '" + jobs[2].uuid + "' THEN '{} trailing' "
+                   "ELSE 'not json' END");
+  auto metadata = [&](int n) {
+    return RunSync(io_, store->Get(stats, jobs[n].uuid, std::nullopt))->metadata;
+  };
+  EXPECT_EQ(metadata(0), std::optional<std::string>("{\"k\": [1, \"é\"]} "));
+  EXPECT_EQ(metadata(1), std::nullopt);
+  EXPECT_EQ(metadata(2), std::nullopt);
+  EXPECT_EQ(metadata(3), std::nullopt);
+}
+
 TEST_F(SqliteStoreTest, EveryStatementIsRecordedUnderItsName) {
   testing::OpenedStore store = Open(database_->sqlite_path());
   RunSync(io_, store->Migrate());

@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/error.hpp"
@@ -638,6 +639,53 @@ TEST_P(StoreContractTest, ExportYieldsEachOfAHundredThousandJobsOnce) {
   obs::RequestStats stats;
   Run(store().Export(stats, rare, SortOrder::kDesc, FieldSet::All(), 777, rare_sink));
   EXPECT_EQ(rare_uuids.size(), 10'000u);
+}
+
+// Every field of an exported job is the row's own, whatever the rows of earlier chunks held
+// (a store may reuse one chunk's jobs for the next): rows alternate between set and NULL
+// values of each nullable column, across chunk boundaries.
+TEST_P(StoreContractTest, ExportedJobsHoldExactlyWhatGetReads) {
+  std::vector<NewJob> jobs;
+  for (int n = 0; n < 60; ++n) jobs.push_back(MakeJob(n, kBase + n));
+  InsertAll(jobs);
+  database().Query(
+      "UPDATE ml_jobs SET status = 'completed', result_label = 'label-' || id, "
+      "result_score = id * 0.5, worker = 'a-worker-with-a-long-name-' || id, "
+      "started_at = created_at, completed_at = created_at WHERE id % 3 = 0");
+  database().Query("UPDATE ml_jobs SET status = 'failed', error = 'failed: ' || id, "
+                   "attempts = 2, lease_expires_at = run_after WHERE id % 3 = 1");
+  database().Query("UPDATE ml_jobs SET metadata = NULL WHERE id % 4 = 0");
+  auto text = [](const Job& j) {
+    auto opt = [](const auto& v) {
+      if (!v) return std::string("null");
+      if constexpr (std::is_same_v<std::decay_t<decltype(*v)>, std::string>) {
+        return "'" + *v + "'";
+      } else {
+        return std::to_string(*v);
+      }
+    };
+    return std::to_string(j.id) + " " + j.uuid + " " + j.owner + " " + j.model + " " +
+           opt(j.input_text) + " " + std::string(jobs::ToString(j.status)) + " " +
+           std::to_string(j.priority) + " " + opt(j.result_label) + " " + opt(j.result_score) +
+           " " + opt(j.error) + " " + opt(j.metadata) + " " + std::to_string(j.attempts) + " " +
+           std::to_string(j.max_attempts) + " " + std::to_string(j.run_after) + " " +
+           opt(j.lease_token) + " " + opt(j.lease_expires_at) + " " + opt(j.worker) + " " +
+           std::to_string(j.created_at) + " " + opt(j.started_at) + " " + opt(j.completed_at) +
+           " " + std::to_string(j.updated_at) + (j.archived ? " archived" : "");
+  };
+  std::vector<std::string> exported;
+  jobs::ExportSink sink = [&](std::span<const Job> chunk) -> asio::awaitable<bool> {
+    for (const Job& job : chunk) exported.push_back(text(job));
+    co_return true;
+  };
+  obs::RequestStats stats;
+  Run(store().Export(stats, JobFilter{}, SortOrder::kAsc, FieldSet::All(), 7, sink));
+  ASSERT_EQ(exported.size(), jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    std::optional<Job> stored = Run(store().Get(stats, jobs[i].uuid, std::nullopt));
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(exported[i], text(*stored));
+  }
 }
 
 TEST_P(StoreContractTest, ExportStopsWhenTheSinkSaysSo) {

@@ -208,10 +208,13 @@ asio::awaitable<void> PgJobStore::Export(obs::RequestStats& stats, const jobs::J
   std::vector<PgResult> first = co_await conn->Run(stats, opening);
   PgResult chunk = std::move(first[2]);
   bool stopped = false;
+  std::vector<jobs::Job> jobs;  // reused: each chunk overwrites the previous one's jobs
   while (true) {
     int rows = chunk.Rows();
     if (rows > 0) {
-      std::vector<jobs::Job> jobs = ReadJobs(chunk, rows);
+      PgJobReader reader(chunk);
+      jobs.resize(static_cast<std::size_t>(rows));
+      for (int i = 0; i < rows; ++i) reader.ReadInto(i, jobs[static_cast<std::size_t>(i)]);
       chunk = PgResult();  // hold one chunk at a time
       if (!co_await sink(jobs)) {
         stopped = true;
