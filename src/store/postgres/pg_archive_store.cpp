@@ -51,6 +51,7 @@ asio::awaitable<std::unique_ptr<jobs::RunLock>> PgArchiveStore::TryLockRun(obs::
   auto executor = co_await asio::this_coro::executor;
   std::unique_ptr<PgConnection> conn =
       co_await PgConnection::Connect(executor, pool_.url(), kLockConnectTimeout);
+  co_await conn->RunScript(kRunLockKeepalives);
   PgParams params;
   params.AddInt64(key);
   PgResult locked =
