@@ -111,16 +111,39 @@ Plan ParsePlan(const std::string& text) {
   return plan;
 }
 
-class PgPlanTest : public ::testing::Test {
+// A suite's migrated database (filled by the suite's SetUpTestSuite), and a connection per
+// test that plans statements with their bound values.
+class PgPlanFixture : public ::testing::Test {
+ protected:
+  // False when PostgreSQL is not available (SetUp then skips).
+  static bool CreateDatabase() {
+    if (testing::BackendUnavailable(testing::kPostgresqlBackend)) return false;
+    db_ = new TestDatabase(testing::kPostgresqlBackend);
+    asio::io_context io;
+    testing::PooledStore store(db_->url(), io.get_executor(), StoreOptions{});
+    testing::RunSync(io, store->Migrate());
+    return true;
+  }
+  static void TearDownTestSuite() {
+    delete db_;
+    db_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (auto why = testing::BackendUnavailable(testing::kPostgresqlBackend)) GTEST_SKIP() << *why;
+    conn_ = std::make_unique<PgConn>(db_->url());
+  }
+
+  static TestDatabase* db_;
+  std::unique_ptr<PgConn> conn_;
+};
+
+TestDatabase* PgPlanFixture::db_ = nullptr;
+
+class PgPlanTest : public PgPlanFixture {
  protected:
   static void SetUpTestSuite() {
-    if (testing::BackendUnavailable(testing::kPostgresqlBackend)) return;
-    db_ = new TestDatabase(testing::kPostgresqlBackend);
-    {
-      asio::io_context io;
-      testing::PooledStore store(db_->url(), io.get_executor(), StoreOptions{});
-      testing::RunSync(io, store->Migrate());
-    }
+    if (!CreateDatabase()) return;
     // Mostly finished jobs, few pending (as in production), 10 models, 100 owners; two
     // rows per second so that created_at has ties.
     db_->Query(
@@ -136,16 +159,6 @@ class PgPlanTest : public ::testing::Test {
         "x(t)");
     db_->Query("VACUUM ANALYZE ml_jobs");
   }
-  static void TearDownTestSuite() {
-    delete db_;
-    db_ = nullptr;
-  }
-
-  void SetUp() override {
-    if (auto why = testing::BackendUnavailable(testing::kPostgresqlBackend)) GTEST_SKIP() << *why;
-    conn_ = std::make_unique<PgConn>(db_->url());
-  }
-
   // The plan for the bound values, as the store's statement gets it.
   Plan StorePlan(const PgQuery& query) {
     return ParsePlan(conn_->Cell("EXPLAIN (FORMAT JSON) " + query.sql, query.params));
@@ -176,11 +189,7 @@ class PgPlanTest : public ::testing::Test {
     ExpectIndexOnly(StorePlan(sql), index);
   }
 
-  static TestDatabase* db_;
-  std::unique_ptr<PgConn> conn_;
 };
-
-TestDatabase* PgPlanTest::db_ = nullptr;
 
 TEST_F(PgPlanTest, TableHasTheRows) {
   EXPECT_EQ(conn_->Cell("SELECT count(*) FROM ml_jobs"), std::to_string(kRows));
@@ -292,16 +301,10 @@ TEST_F(PgPlanTest, StoreListRunsOneStatementPerPage) {
 // batch finds its candidates through ml_jobs_finished_completed_idx.
 constexpr int kArchivedRows = 200'000;
 
-class PgArchivePlanTest : public ::testing::Test {
+class PgArchivePlanTest : public PgPlanFixture {
  protected:
   static void SetUpTestSuite() {
-    if (testing::BackendUnavailable(testing::kPostgresqlBackend)) return;
-    db_ = new TestDatabase(testing::kPostgresqlBackend);
-    {
-      asio::io_context io;
-      testing::PooledStore store(db_->url(), io.get_executor(), StoreOptions{});
-      testing::RunSync(io, store->Migrate());
-    }
+    if (!CreateDatabase()) return;
     // Live: mostly finished, a few pending; one job per 26 s over the last ~60 days, so about
     // half are old enough for a 30-day archive run.
     // Archived: finished 1 to 8 months ago, created an hour before; ids apart from the live
@@ -329,16 +332,6 @@ class PgArchivePlanTest : public ::testing::Test {
     db_->Query("VACUUM ANALYZE ml_jobs");
     db_->Query("ANALYZE ml_jobs_archive");
   }
-  static void TearDownTestSuite() {
-    delete db_;
-    db_ = nullptr;
-  }
-
-  void SetUp() override {
-    if (auto why = testing::BackendUnavailable(testing::kPostgresqlBackend)) GTEST_SKIP() << *why;
-    conn_ = std::make_unique<PgConn>(db_->url());
-  }
-
   Plan PlanOf(const std::string& sql, const PgParams& params) {
     return ParsePlan(conn_->Cell("EXPLAIN (FORMAT JSON) " + sql, params));
   }
@@ -381,11 +374,7 @@ class PgArchivePlanTest : public ::testing::Test {
     return jobs::Position{std::stoll(at.substr(0, comma)), std::stoll(at.substr(comma + 1))};
   }
 
-  static TestDatabase* db_;
-  std::unique_ptr<PgConn> conn_;
 };
-
-TestDatabase* PgArchivePlanTest::db_ = nullptr;
 
 jobs::ListQuery WithArchive() {
   jobs::ListQuery query;
