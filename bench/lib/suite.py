@@ -158,6 +158,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed-line", default="")
+    ap.add_argument("--small-port", type=int, help="a server on a small database: stats only")
+    ap.add_argument("--small-rows", type=int, default=10_000)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     results = []  # (section, case, variant, metric, value)
@@ -290,6 +292,25 @@ def main():
         add("http", case, "mljobs", "errors", str(r["socket_errors"] + r["non2xx"]))
         add("http", case, "mljobs", "server RSS MB", f"{rss_mb(pid):.1f}")
 
+    # 2b. /jobs/stats at small scale, right after the big one in the same run: its cost must
+    # not grow with the table (the issue: p99 within 2x of the small database's).
+    big = {m: v for (s, c, var, m, v) in results if s == "http" and c == "stats"}
+    if args.small_port and "p99 ms" in big:
+        log(f"wrk {args.duration}: stats at {args.small_rows:,} rows (after a 2 s warm-up)")
+        env = {"BENCH_MODE": "get", "BENCH_PATH": "/jobs/stats"}
+        # Unmeasured: the small server's pool opens its connections here, as the big one's
+        # did during the earlier steps.
+        wrk(args.small_port, "2s", env)
+        r = wrk(args.small_port, args.duration, env)
+        small_p99 = r["p99_us"] / 1000
+        add("stats scale", "stats p99 ms", f"main, {rows:,} rows", "p99 ms", big["p99 ms"])
+        add("stats scale", "stats p99 ms", f"small, {args.small_rows:,} rows", "p99 ms",
+            f"{small_p99:.2f}")
+        add("stats scale", "stats p99 ms", f"small, {args.small_rows:,} rows", "req/s",
+            f"{r['rps']:.0f}")
+        add("stats scale", "stats p99 ms", "ratio", "big / small",
+            f"{float(big['p99 ms']) / small_p99:.2f}" if small_p99 > 0 else NA)
+
     # 3. The ceiling: the same SQL straight from pgbench at the same concurrency.
     if args.backend == "postgresql":
         log(f"pgbench {duration_s}s: list and get")
@@ -350,6 +371,14 @@ def write_markdown(args, results):
     for case, vs in by.get("http", {}).items():
         m = vs["mljobs"]
         md.append(f"| {case} | {m.get('req/s')} | {m.get('p50 ms', '-')} | {m.get('p99 ms', '-')} | {m.get('p99.9 ms', '-')} | {m.get('errors', '-')} | {m.get('server RSS MB', '-')} |")
+    if "stats scale" in by:
+        vs = by["stats scale"]["stats p99 ms"]
+        big = next(v for v in vs if v.startswith("main"))
+        small = next(v for v in vs if v.startswith("small"))
+        md.append("\n### /jobs/stats at both scales (same run, same wrk settings)\n")
+        md.append(f"| p99 ms at {big} | p99 ms at {small} | ratio |")
+        md.append("|---|---|---|")
+        md.append(f"| {vs[big]['p99 ms']} | {vs[small]['p99 ms']} | {vs['ratio']['big / small']} |")
     if "ceiling" in by:
         md.append("\n### Ceiling: the same SQL from pgbench -M prepared, 16 clients\n")
         md.append("| query | pgbench tps | HTTP req/s / pgbench tps |")

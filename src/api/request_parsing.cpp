@@ -53,6 +53,12 @@ jobs::JobFilter ParseFilter(const http::Request& r) {
   }
   filter.created_after = ParseTimeParam(r, "created_after");
   filter.created_before = ParseTimeParam(r, "created_before");
+  if (auto archived = r.Query("include_archived")) {
+    if (*archived == "true")
+      filter.include_archived = true;
+    else if (*archived != "false")
+      ThrowInvalid("include_archived: must be true or false");
+  }
   return filter;
 }
 
@@ -141,7 +147,7 @@ void RequireKnownParams(const http::Request& r, std::initializer_list<std::strin
 
 jobs::ListRequest ParseListRequest(const http::Request& r) {
   RequireKnownParams(r, {"limit", "cursor", "status", "model", "created_after", "created_before",
-                         "order", "fields", "count"});
+                         "include_archived", "order", "fields", "count"});
   jobs::ListRequest out;
   out.filter = ParseFilter(r);
   out.order = ParseOrder(r);
@@ -175,7 +181,8 @@ jobs::ListRequest ParseListRequest(const http::Request& r) {
 }
 
 ExportRequest ParseExportRequest(const http::Request& r) {
-  RequireKnownParams(r, {"status", "model", "created_after", "created_before", "order", "fields"});
+  RequireKnownParams(r, {"status", "model", "created_after", "created_before", "include_archived",
+                         "order", "fields"});
   ExportRequest out;
   out.filter = ParseFilter(r);
   out.order = ParseOrder(r);

@@ -1,6 +1,7 @@
 #include "jobs/archive_service.hpp"
 
 #include <algorithm>
+#include <exception>
 
 #include "common/error.hpp"
 
@@ -21,6 +22,33 @@ void CheckBounds(int days_old, int batch_size) {
   }
 }
 
+// Runs `body` holding the run lock of `run`: a second run while one is going is refused
+// (409 archive_running / purge_running) rather than queued, because the caller of an
+// admin endpoint or a cron job learns at once that the work is already being done, and
+// no HTTP request sits blocked for the length of someone else's run.
+template <typename Result, typename Body>
+asio::awaitable<Result> Exclusive(ArchiveStore& store, obs::RequestStats& stats, ArchiveRun run,
+                                  Body body) {
+  std::unique_ptr<RunLock> lock = co_await store.TryLockRun(stats, run);
+  if (!lock) {
+    const bool archive = run == ArchiveRun::kArchive;
+    throw Error(ErrorCode::kConflict,
+                archive ? "an archive run is already in progress; try again when it ends"
+                        : "a purge run is already in progress; try again when it ends",
+                archive ? "archive_running" : "purge_running");
+  }
+  std::exception_ptr failure;
+  Result result;
+  try {
+    result = co_await body();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  co_await lock->Release();  // outside the catch: no co_await is allowed there
+  if (failure) std::rethrow_exception(failure);
+  co_return result;
+}
+
 std::int64_t Millis(std::chrono::steady_clock::duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
@@ -38,6 +66,13 @@ asio::awaitable<ArchiveResult> ArchiveService::Archive(obs::RequestStats& stats,
                                                        int batch_size, Micros now,
                                                        const ArchiveProgressFn& progress) {
   CheckBounds(days_old, batch_size);
+  auto run = [&] { return RunArchive(stats, days_old, batch_size, now, progress); };
+  co_return co_await Exclusive<ArchiveResult>(store_, stats, ArchiveRun::kArchive, run);
+}
+
+asio::awaitable<ArchiveResult> ArchiveService::RunArchive(obs::RequestStats& stats, int days_old,
+                                                          int batch_size, Micros now,
+                                                          const ArchiveProgressFn& progress) {
   ArchiveResult result;
   result.cutoff = now - static_cast<Micros>(days_old) * kMicrosPerDay;
   const auto start = std::chrono::steady_clock::now();
@@ -62,6 +97,12 @@ asio::awaitable<ArchiveResult> ArchiveService::Archive(obs::RequestStats& stats,
 asio::awaitable<PurgeResult> ArchiveService::Purge(obs::RequestStats& stats, int days_old,
                                                    int batch_size, Micros now) {
   CheckBounds(days_old, batch_size);
+  auto run = [&] { return RunPurge(stats, days_old, batch_size, now); };
+  co_return co_await Exclusive<PurgeResult>(store_, stats, ArchiveRun::kPurge, run);
+}
+
+asio::awaitable<PurgeResult> ArchiveService::RunPurge(obs::RequestStats& stats, int days_old,
+                                                      int batch_size, Micros now) {
   PurgeResult result;
   result.cutoff = now - static_cast<Micros>(days_old) * kMicrosPerDay;
   const auto start = std::chrono::steady_clock::now();

@@ -1,6 +1,7 @@
 // Archival and retention: moves finished jobs older than N days into ml_jobs_archive in
 // adaptive batches (each one atomic, see ArchiveStore) and purges the archive beyond its
-// retention. Coroutines on the caller's executor; one run at a time per caller.
+// retention. Coroutines on the caller's executor; one run of each kind at a time per
+// database (see RunLock).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -62,7 +63,16 @@ class ArchiveService {
   asio::awaitable<PurgeResult> Purge(obs::RequestStats& stats, int days_old, int batch_size,
                                      Micros now);
 
+  // Both throw Error(kConflict, ..., "archive_running" / "purge_running") while another run
+  // of the same kind holds its lock (in this process or another one on the database).
+
  private:
+  asio::awaitable<ArchiveResult> RunArchive(obs::RequestStats& stats, int days_old,
+                                            int batch_size, Micros now,
+                                            const ArchiveProgressFn& progress);
+  asio::awaitable<PurgeResult> RunPurge(obs::RequestStats& stats, int days_old, int batch_size,
+                                        Micros now);
+
   ArchiveStore& store_;
 };
 

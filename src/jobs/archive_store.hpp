@@ -5,6 +5,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,9 +23,26 @@ struct PurgeStep {
   bool more = false;  // the row-by-row part hit its limit: call again
 };
 
+// Which run a RunLock serializes: archive runs exclude each other, purge runs too.
+enum class ArchiveRun { kArchive, kPurge };
+
+// Held for the length of one run, across every process on the database; a process that
+// dies releases it with its connection (PostgreSQL) or file descriptor (SQLite).
+class RunLock {
+ public:
+  virtual ~RunLock() = default;
+  // Lets the next run start now. Never throws: a failure still frees the lock when the
+  // holder's connection closes.
+  virtual asio::awaitable<void> Release() = 0;
+};
+
 class ArchiveStore {
  public:
   virtual ~ArchiveStore() = default;
+
+  // The run lock of `run`, or null at once when another run of it holds the lock.
+  virtual asio::awaitable<std::unique_ptr<RunLock>> TryLockRun(obs::RequestStats& stats,
+                                                               ArchiveRun run) = 0;
 
   // Moves at most `limit` jobs that are completed, failed or cancelled with completed_at
   // before `cutoff`, oldest completed_at first, into ml_jobs_archive (archived_at = now):

@@ -99,6 +99,8 @@ std::uint64_t Fingerprint(const JobFilter& filter) {
   if (filter.owner) add("o", *filter.owner);
   if (filter.created_after) add("a", std::to_string(*filter.created_after));
   if (filter.created_before) add("b", std::to_string(*filter.created_before));
+  // Only when set, so the cursors of live-only lists made before the option stay valid.
+  if (filter.include_archived) canon += "\nx";
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
   SHA256(reinterpret_cast<const unsigned char*>(canon.data()), canon.size(), digest.data());
   return GetU64(digest.data());

@@ -91,7 +91,7 @@ struct Job {
   std::optional<Micros> started_at;
   std::optional<Micros> completed_at;
   Micros updated_at = 0;
-  bool archived = false;  // read from ml_jobs_archive (GET /jobs/{id} only)
+  bool archived = false;  // read from ml_jobs_archive (GET /jobs/{id}, include_archived lists)
 };
 
 // What the service hands the store to insert: every value already decided (uuid, times).

@@ -17,6 +17,9 @@ struct JobFilter {
   std::optional<Micros> created_after;   // created_at >= this
   std::optional<Micros> created_before;  // created_at < this
   std::optional<std::string> owner;      // set by the service when the caller is a user
+  // Also ml_jobs_archive: its rows merge into the same (created_at, id) order (ids are
+  // unique across both tables: a job is moved, never copied) and read as Job::archived.
+  bool include_archived = false;
 
   bool operator==(const JobFilter&) const = default;
 };

@@ -1,14 +1,18 @@
 // Archival and retention end to end on both backends: POST /admin/archive-jobs moves
 // exactly the old finished jobs, in batches, losing none and copying none (also under
 // concurrent status changes); a second run moves nothing; POST /admin/purge-archive drops
-// expired months (whole partitions on PostgreSQL) and batches the rest; counters follow.
+// expired months (whole partitions on PostgreSQL) and batches the rest; counters follow;
+// a second run of either while one is going is refused with 409.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <set>
 #include <thread>
 
+#include "jobs/archive_store.hpp"
+#include "store/backend.hpp"
 #include "support/api_server.hpp"
+#include "support/run_sync.hpp"
 
 namespace mljobs::testing {
 namespace {
@@ -202,6 +206,61 @@ TEST_P(ApiArchiveTest, BadParametersAre400sAndMoveNothing) {
     EXPECT_EQ(r.Header("x-db-statements"), "0") << target;
   }
   EXPECT_EQ(Int("SELECT count(*) FROM ml_jobs"), 10);
+  EXPECT_EQ(Int("SELECT count(*) FROM ml_jobs_archive"), 0);
+}
+
+TEST_P(ApiArchiveTest, ASecondArchiveWhileOneRunsIsRefused) {
+  InsertJobs(3000, "completed", 40);
+  std::thread first([&] {  // batches of one row: a run of thousands of statements
+    HttpResult r = server_->Post("/admin/archive-jobs?days_old=30&batch_size=1", "");
+    EXPECT_EQ(r.status, 200) << r.body;
+  });
+  for (int i = 0; i < 500 && Int("SELECT count(*) FROM ml_jobs_archive") == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  HttpResult second = server_->Post("/admin/archive-jobs?days_old=30", "");
+  const bool overlapped = Int("SELECT count(*) FROM ml_jobs_archive") < 3000;
+  first.join();
+  ASSERT_TRUE(overlapped) << "the first run ended before the second was asked";
+  EXPECT_EQ(second.status, 409) << second.body;
+  EXPECT_EQ(Json(second).at("error").at("code"), "archive_running");
+  ExpectEachJobOnce(3000);
+  EXPECT_EQ(Int("SELECT count(*) FROM ml_jobs_archive"), 3000);  // all by the first run
+  // The lock went with the first run: the next one is served at once.
+  HttpResult next = server_->Post("/admin/archive-jobs?days_old=30", "");
+  EXPECT_EQ(next.status, 200) << next.body;
+}
+
+// The lock as another process (a CLI run, another server) holds it: through a store of its
+// own on the same database. Each kind excludes only itself.
+TEST_P(ApiArchiveTest, RunsLockedElsewhereAreRefusedUntilReleased) {
+  InsertJobs(10, "completed", 400);
+  boost::asio::io_context io;
+  OpenedStore other = OpenTestStore(db_->url(), io);
+  jobs::ArchiveStore& archive = other.backend().archive();
+  obs::RequestStats stats;
+  const std::string archive_target = "/admin/archive-jobs?days_old=30";
+  const std::string purge_target = "/admin/purge-archive?days_old=365";
+  struct Case {
+    jobs::ArchiveRun run;
+    std::string locked, free, code;
+  };
+  for (const Case& c : {Case{jobs::ArchiveRun::kArchive, archive_target, purge_target, "archive_running"},
+                        Case{jobs::ArchiveRun::kPurge, purge_target, archive_target, "purge_running"}}) {
+    SCOPED_TRACE(c.code);
+    std::unique_ptr<jobs::RunLock> lock = RunSync(io, archive.TryLockRun(stats, c.run));
+    ASSERT_TRUE(lock);
+    EXPECT_FALSE(RunSync(io, archive.TryLockRun(stats, c.run)));  // in one process too
+    HttpResult refused = server_->Post(c.locked, "");
+    EXPECT_EQ(refused.status, 409) << refused.body;
+    EXPECT_EQ(Json(refused).at("error").at("code"), json::value(c.code));
+    EXPECT_EQ(server_->Post(c.free, "").status, 200);
+    RunSync(io, lock->Release());
+    HttpResult served = server_->Post(c.locked, "");
+    EXPECT_EQ(served.status, 200) << served.body;
+  }
+  // Archived once the archive lock was free, then purged once the purge lock was.
+  EXPECT_EQ(Int("SELECT count(*) FROM ml_jobs"), 0);
   EXPECT_EQ(Int("SELECT count(*) FROM ml_jobs_archive"), 0);
 }
 

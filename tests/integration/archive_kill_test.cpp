@@ -1,6 +1,6 @@
 // Crash safety of archival on both backends: the real `mljobs serve` binary is killed with
 // SIGKILL in the middle of archiving 200,000 jobs, restarted, and archives again; at every
-// point each job is in exactly one of ml_jobs and ml_jobs_archive (50,000 jobs on SQLite).
+// point each job is in exactly one of ml_jobs and ml_jobs_archive.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -22,10 +22,8 @@ extern char** environ;
 namespace mljobs::testing {
 namespace {
 
-// 200,000 on PostgreSQL as the issue asks. SQLite counts with row triggers (about ten
-// counter upserts per archived row), which on the shared 2-core CI machine takes minutes for
-// 200,000 rows; 50,000 still spans hundreds of batches before the kill.
-int JobCount(const std::string& backend) { return backend == "postgresql" ? 200'000 : 50'000; }
+// As the issue asks, on both backends.
+constexpr int kJobs = 200'000;
 
 // The mljobs binary of this build: tests live in <build>/tests/, the binary in <build>/.
 std::string MljobsBinary() {
@@ -93,7 +91,6 @@ class ArchiveKillTest : public ::testing::TestWithParam<std::string> {
   std::int64_t Int(const std::string& sql) { return std::stoll(*db_->Query(sql)[0][0]); }
 
   void ExpectEachJobOnce() {
-    const int kJobs = JobCount(GetParam());
     const std::string all = "(SELECT id FROM ml_jobs UNION ALL SELECT id FROM ml_jobs_archive) a";
     EXPECT_EQ(Int("SELECT count(*) FROM " + all), kJobs);
     EXPECT_EQ(Int("SELECT count(DISTINCT id) FROM " + all), kJobs);
@@ -106,7 +103,6 @@ class ArchiveKillTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(ArchiveKillTest, KilledMidArchiveLosesAndDuplicatesNothing) {
   const bool pg = GetParam() == kPostgresqlBackend;
-  const int kJobs = JobCount(GetParam());
   {
     ServerProcess migrate_only(db_->url(), FreePort());  // serve migrates on start
   }
@@ -157,9 +153,15 @@ TEST_P(ArchiveKillTest, KilledMidArchiveLosesAndDuplicatesNothing) {
 
   ServerProcess again(db_->url(), FreePort());
   // Bounded, with room for the ~200,000 rows left on a loaded 2-core machine.
-  HttpConnection connection(again.port(), std::chrono::seconds(120));
-  HttpResult r = connection.Send("POST", "/admin/archive-jobs?days_old=30", "",
-                                 {{"Connection", "close"}});
+  HttpResult r;
+  // On PostgreSQL the killed server's run lock goes with its session, which the server ends
+  // once it notices the closed socket: until then a new run is refused (409). Bounded.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    HttpConnection connection(again.port(), std::chrono::seconds(120));
+    r = connection.Send("POST", "/admin/archive-jobs?days_old=30", "", {{"Connection", "close"}});
+    if (r.status != 409) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Json(r).at("archived"), kJobs - archived);
   EXPECT_EQ(Int("SELECT count(*) FROM ml_jobs"), 0);

@@ -1,5 +1,6 @@
 // Query plans of the exact SQL the PostgreSQL store runs for lists, on 200,000 rows: each
-// page is an index scan, never a sequential scan or a sort of ml_jobs. The store's
+// page is an index scan, never a sequential scan or a sort of ml_jobs; the same for lists
+// with include_archived and for the archive batch (PgArchivePlanTest, its own database). The store's
 // sessions plan every execution for its bound values (kSessionSetup), so EXPLAIN with the
 // same bound values shows the plan the store gets.
 #include <gtest/gtest.h>
@@ -11,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "jobs/time_format.hpp"
+#include "store/postgres/pg_archive_statements.hpp"
 #include "store/postgres/pg_job_store.hpp"
 #include "store/postgres/pg_list_sql.hpp"
 #include "store/postgres/pg_pool.hpp"
@@ -108,16 +111,39 @@ Plan ParsePlan(const std::string& text) {
   return plan;
 }
 
-class PgPlanTest : public ::testing::Test {
+// A suite's migrated database (filled by the suite's SetUpTestSuite), and a connection per
+// test that plans statements with their bound values.
+class PgPlanFixture : public ::testing::Test {
+ protected:
+  // False when PostgreSQL is not available (SetUp then skips).
+  static bool CreateDatabase() {
+    if (testing::BackendUnavailable(testing::kPostgresqlBackend)) return false;
+    db_ = new TestDatabase(testing::kPostgresqlBackend);
+    asio::io_context io;
+    testing::PooledStore store(db_->url(), io.get_executor(), StoreOptions{});
+    testing::RunSync(io, store->Migrate());
+    return true;
+  }
+  static void TearDownTestSuite() {
+    delete db_;
+    db_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (auto why = testing::BackendUnavailable(testing::kPostgresqlBackend)) GTEST_SKIP() << *why;
+    conn_ = std::make_unique<PgConn>(db_->url());
+  }
+
+  static TestDatabase* db_;
+  std::unique_ptr<PgConn> conn_;
+};
+
+TestDatabase* PgPlanFixture::db_ = nullptr;
+
+class PgPlanTest : public PgPlanFixture {
  protected:
   static void SetUpTestSuite() {
-    if (testing::BackendUnavailable(testing::kPostgresqlBackend)) return;
-    db_ = new TestDatabase(testing::kPostgresqlBackend);
-    {
-      asio::io_context io;
-      testing::PooledStore store(db_->url(), io.get_executor(), StoreOptions{});
-      testing::RunSync(io, store->Migrate());
-    }
+    if (!CreateDatabase()) return;
     // Mostly finished jobs, few pending (as in production), 10 models, 100 owners; two
     // rows per second so that created_at has ties.
     db_->Query(
@@ -133,16 +159,6 @@ class PgPlanTest : public ::testing::Test {
         "x(t)");
     db_->Query("VACUUM ANALYZE ml_jobs");
   }
-  static void TearDownTestSuite() {
-    delete db_;
-    db_ = nullptr;
-  }
-
-  void SetUp() override {
-    if (auto why = testing::BackendUnavailable(testing::kPostgresqlBackend)) GTEST_SKIP() << *why;
-    conn_ = std::make_unique<PgConn>(db_->url());
-  }
-
   // The plan for the bound values, as the store's statement gets it.
   Plan StorePlan(const PgQuery& query) {
     return ParsePlan(conn_->Cell("EXPLAIN (FORMAT JSON) " + query.sql, query.params));
@@ -173,11 +189,7 @@ class PgPlanTest : public ::testing::Test {
     ExpectIndexOnly(StorePlan(sql), index);
   }
 
-  static TestDatabase* db_;
-  std::unique_ptr<PgConn> conn_;
 };
-
-TestDatabase* PgPlanTest::db_ = nullptr;
 
 TEST_F(PgPlanTest, TableHasTheRows) {
   EXPECT_EQ(conn_->Cell("SELECT count(*) FROM ml_jobs"), std::to_string(kRows));
@@ -280,6 +292,154 @@ TEST_F(PgPlanTest, StoreListRunsOneStatementPerPage) {
                 (seen[i].created_at == seen[i - 1].created_at && seen[i].id < seen[i - 1].id));
     EXPECT_TRUE(seen[i].status == jobs::JobStatus::kPending ||
                 seen[i].status == jobs::JobStatus::kFailed);
+  }
+}
+
+// include_archived lists and the archive's own statements, at a realistic size: 200,000
+// live jobs and 200,000 archived ones over eight monthly partitions, ANALYZEd. Every table
+// and partition is read through an index in order (no Seq Scan, no Sort), and the archive
+// batch finds its candidates through ml_jobs_finished_completed_idx.
+constexpr int kArchivedRows = 200'000;
+
+class PgArchivePlanTest : public PgPlanFixture {
+ protected:
+  static void SetUpTestSuite() {
+    if (!CreateDatabase()) return;
+    // Live: mostly finished, a few pending; one job per 26 s over the last ~60 days, so about
+    // half are old enough for a 30-day archive run.
+    // Archived: finished 1 to 8 months ago, created an hour before; ids apart from the live
+    // ones. 100 owners, 10 models.
+    const std::string status =
+        "CASE WHEN g % 20 = 0 THEN 'pending' WHEN g % 20 = 1 THEN 'running' "
+        "WHEN g % 20 IN (2, 3) THEN 'failed' WHEN g % 20 = 4 THEN 'cancelled' ELSE 'completed' END";
+    db_->Query(
+        "INSERT INTO ml_jobs (job_uuid, owner, model, input_text, status, priority, run_after, "
+        "created_at, updated_at, completed_at) "
+        "SELECT gen_random_uuid(), 'owner' || (g % 100), 'model' || (g % 10), 'input ' || g, s, "
+        "0, t, t, t, CASE WHEN s IN ('pending', 'running') THEN NULL ELSE t END "
+        "FROM generate_series(1, " + std::to_string(kRows) + ") AS g, "
+        "LATERAL (SELECT now() - g * interval '26 seconds' AS t, " + status + " AS s) AS x");
+    db_->Query("SELECT ml_jobs_archive_ensure_partition(now() - m * interval '1 month') "
+               "FROM generate_series(0, 9) AS m");
+    db_->Query(
+        "INSERT INTO ml_jobs_archive (id, job_uuid, owner, model, input_text, status, priority, "
+        "attempts, max_attempts, run_after, created_at, completed_at, updated_at, archived_at) "
+        "SELECT 1000000 + g, gen_random_uuid(), 'owner' || (g % 100), 'model' || (g % 10), "
+        "'input ' || g, CASE WHEN g % 10 = 0 THEN 'failed' ELSE 'completed' END, 0, 1, 3, t, t, "
+        "t + interval '1 hour', t + interval '1 hour', now() "
+        "FROM generate_series(1, " + std::to_string(kArchivedRows) + ") AS g, "
+        "LATERAL (SELECT now() - interval '35 days' - g * interval '100 seconds' AS t) AS x");
+    db_->Query("VACUUM ANALYZE ml_jobs");
+    db_->Query("ANALYZE ml_jobs_archive");
+  }
+  Plan PlanOf(const std::string& sql, const PgParams& params) {
+    return ParsePlan(conn_->Cell("EXPLAIN (FORMAT JSON) " + sql, params));
+  }
+
+  // Every read is an index scan in the list's order: of `live_index` on ml_jobs (or of
+  // ml_jobs_created_idx with the filter applied, which the planner picks for a common
+  // value: both stop after the page), and of some index on the archive partitions; nothing
+  // is sorted.
+  void ExpectIndexOrderedPlan(const jobs::ListQuery& query, const std::string& live_index) {
+    PgQuery sql = BuildListQuery(query);
+    SCOPED_TRACE(sql.name + ": " + sql.sql);
+    Plan plan = PlanOf(sql.sql, sql.params);
+    const std::string& text = plan.text;
+    bool live = false, archive = false;
+    for (const Node& n : plan.nodes) {
+      EXPECT_NE(n.type, "Seq Scan") << text;
+      EXPECT_NE(n.type, "Sort") << text;
+      EXPECT_NE(n.type, "Incremental Sort") << text;
+      EXPECT_NE(n.type, "Bitmap Heap Scan") << text;
+      const bool index_scan = n.type == "Index Scan" || n.type == "Index Only Scan";
+      if (index_scan && n.relation == "ml_jobs") {
+        EXPECT_TRUE(n.index == live_index || n.index == "ml_jobs_created_idx") << text;
+        live = true;
+      }
+      if (index_scan && n.relation.starts_with("ml_jobs_archive_")) archive = true;
+    }
+    EXPECT_TRUE(live) << text;
+    EXPECT_TRUE(archive) << text;
+  }
+
+  // Keyset position of the n-th row (1-based) of both tables, newest first.
+  jobs::Position PositionOfRow(int n) {
+    std::string sql =
+        "SELECT (extract(epoch FROM created_at) * 1000000)::int8 || ',' || id FROM "
+        "(SELECT created_at, id FROM ml_jobs UNION ALL SELECT created_at, id FROM "
+        "ml_jobs_archive) AS a ORDER BY created_at DESC, id DESC OFFSET " +
+        std::to_string(n - 1) + " LIMIT 1";
+    std::string at = *db_->Query(sql)[0][0];
+    std::size_t comma = at.find(',');
+    return jobs::Position{std::stoll(at.substr(0, comma)), std::stoll(at.substr(comma + 1))};
+  }
+
+};
+
+jobs::ListQuery WithArchive() {
+  jobs::ListQuery query;
+  query.filter.include_archived = true;
+  return query;
+}
+
+TEST_F(PgArchivePlanTest, TablesHaveTheRows) {
+  EXPECT_EQ(*db_->Query("SELECT count(*) FROM ml_jobs")[0][0], std::to_string(kRows));
+  EXPECT_EQ(*db_->Query("SELECT count(*) FROM ml_jobs_archive")[0][0], std::to_string(kArchivedRows));
+  EXPECT_GE(std::stoi(*db_->Query("SELECT count(*) FROM pg_inherits WHERE inhparent = "
+                                  "'ml_jobs_archive'::regclass")[0][0]),
+            8);
+}
+
+TEST_F(PgArchivePlanTest, FirstAndDeepPagesBothOrders) {
+  for (jobs::SortOrder order : {jobs::SortOrder::kDesc, jobs::SortOrder::kAsc}) {
+    jobs::ListQuery query = WithArchive();
+    query.order = order;
+    ExpectIndexOrderedPlan(query, "ml_jobs_created_idx");
+    query.after = PositionOfRow(300'000);  // among the archived jobs
+    query.limit = 100;
+    ExpectIndexOrderedPlan(query, "ml_jobs_created_idx");
+  }
+}
+
+TEST_F(PgArchivePlanTest, FilteredPages) {
+  jobs::ListQuery statuses = WithArchive();
+  statuses.filter.statuses = {jobs::JobStatus::kCompleted, jobs::JobStatus::kFailed};
+  ExpectIndexOrderedPlan(statuses, "ml_jobs_status_created_idx");
+  statuses.after = PositionOfRow(250'000);
+  ExpectIndexOrderedPlan(statuses, "ml_jobs_status_created_idx");
+
+  jobs::ListQuery model = WithArchive();
+  model.filter.model = "model3";
+  ExpectIndexOrderedPlan(model, "ml_jobs_model_created_idx");
+
+  jobs::ListQuery owner = WithArchive();
+  owner.filter.owner = "owner7";
+  owner.after = PositionOfRow(250'000);
+  ExpectIndexOrderedPlan(owner, "ml_jobs_owner_created_idx");
+}
+
+TEST_F(PgArchivePlanTest, TheArchiveBatchFindsItsCandidatesThroughThePartialIndex) {
+  // Both statements of a batch, with the values ArchiveBatch binds: a 30-day cutoff.
+  PgParams candidates;
+  candidates.AddTimestamp(jobs::NowMicros() - 30LL * 86'400'000'000);
+  candidates.AddInt32(10'000);
+  PgParams batch = candidates;
+  batch.AddTimestamp(jobs::NowMicros());
+  for (auto [statement, params] : {std::pair{&kArchiveEnsurePartitions, &candidates},
+                                   std::pair{&kArchiveBatch, &batch}}) {
+    SCOPED_TRACE(std::string(statement->name));
+    Plan plan = PlanOf(std::string(statement->sql), *params);
+    const std::string& text = plan.text;
+    bool candidate_scan = false;
+    for (const Node& n : plan.nodes) {
+      EXPECT_FALSE(n.type == "Seq Scan" && n.relation == "ml_jobs") << text;
+      EXPECT_NE(n.type, "Sort") << text;
+      if ((n.type == "Index Scan" || n.type == "Index Only Scan") && n.relation == "ml_jobs" &&
+          n.index == "ml_jobs_finished_completed_idx") {
+        candidate_scan = true;
+      }
+    }
+    EXPECT_TRUE(candidate_scan) << text;
   }
 }
 

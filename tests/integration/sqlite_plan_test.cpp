@@ -1,7 +1,8 @@
 // EXPLAIN QUERY PLAN of every list shape the SQLite backend builds (filters, order, keyset
-// position, heavy columns): each reads the intended index for filter and order, with no
-// temporary b-tree for ORDER BY (but for several statuses, whose merge sorts at most
-// statuses * limit rows), both before any statistics exist and after ANALYZE of skewed data.
+// position, heavy columns, include_archived): each reads the intended index for filter and
+// order (the archive's own for its branches), with no temporary b-tree for ORDER BY (but
+// for several branches, whose merge sorts at most branches * limit rows), both before any
+// statistics exist and after ANALYZE of skewed data.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "jobs/job_query.hpp"
 #include "obs/request_stats.hpp"
 #include "store/open_store.hpp"
+#include "store/sqlite/sqlite_archive_statements.hpp"
 #include "store/sqlite/sqlite_list_sql.hpp"
 #include "store/sqlite/sqlite_statements.hpp"
 #include "support/test_backends.hpp"
@@ -103,10 +105,13 @@ class SqlitePlanTest : public ::testing::Test {
         if ((mask & 4) != 0) filter.owner = "rare-owner";
         if ((mask & 8) != 0) filter.created_after = 1'700'000'000'000'000;
         if ((mask & 16) != 0) filter.created_before = 1'700'000'010'000'000;
-        for (SortOrder order : {SortOrder::kDesc, SortOrder::kAsc}) {
-          for (bool after : {false, true}) {
-            for (HeavyColumns heavy : {HeavyColumns{}, HeavyColumns::All()}) {
-              ExpectListPlan(filter, order, after, heavy);
+        for (bool archived : {false, true}) {
+          filter.include_archived = archived;
+          for (SortOrder order : {SortOrder::kDesc, SortOrder::kAsc}) {
+            for (bool after : {false, true}) {
+              for (HeavyColumns heavy : {HeavyColumns{}, HeavyColumns::All()}) {
+                ExpectListPlan(filter, order, after, heavy);
+              }
             }
           }
         }
@@ -121,11 +126,17 @@ class SqlitePlanTest : public ::testing::Test {
     SCOPED_TRACE(sql + Joined(plan));
     // The indexes that serve both an equality of the filter and the order: any of them is a
     // range read in order (a status branch of several may well pick the model's or owner's).
+    // With include_archived, the archive's index of the same name for its branches.
     std::set<std::string> allowed;
-    if (!filter.statuses.empty()) allowed.insert("ml_jobs_status_created_idx");
-    if (filter.model) allowed.insert("ml_jobs_model_created_idx");
-    if (filter.owner) allowed.insert("ml_jobs_owner_created_idx");
-    if (allowed.empty()) allowed.insert("ml_jobs_created_idx");
+    for (std::string table : {"ml_jobs", "ml_jobs_archive"}) {
+      if (table == "ml_jobs_archive" && !filter.include_archived) continue;
+      if (!filter.statuses.empty()) allowed.insert(table + "_status_created_idx");
+      if (filter.model) allowed.insert(table + "_model_created_idx");
+      if (filter.owner) allowed.insert(table + "_owner_created_idx");
+      if (!filter.model && !filter.owner && filter.statuses.empty()) {
+        allowed.insert(table + "_created_idx");
+      }
+    }
 
     std::size_t table_reads = 0;
     for (const std::string& line : plan) {
@@ -140,15 +151,16 @@ class SqlitePlanTest : public ::testing::Test {
       }
       EXPECT_TRUE(uses_allowed) << "unexpected access: " << line;
     }
-    const std::size_t branches = std::max<std::size_t>(1, filter.statuses.size());
+    const std::size_t branches =
+        std::max<std::size_t>(1, filter.statuses.size()) * (filter.include_archived ? 2 : 1);
     EXPECT_EQ(table_reads, branches);
-    if (filter.statuses.size() <= 1) {
+    if (branches == 1) {
       for (const std::string& line : plan) {
         EXPECT_EQ(line.find("TEMP B-TREE"), std::string::npos) << line;
       }
       return;
     }
-    // Several statuses: a sort is allowed over a branch's LIMITed output or the merge, never
+    // Several branches: a sort is allowed over a branch's LIMITed output or the merge, never
     // inside a branch's read (a CO-ROUTINE node holds just its index range).
     for (const PlanNode& node : tree) {
       if (node.detail.find("TEMP B-TREE") == std::string::npos) continue;
@@ -236,17 +248,43 @@ TEST_F(SqlitePlanTest, TheEstimateReadsRowsByPrimaryKeyOnly) {
   JobFilter by_owner_since;
   by_owner_since.owner = "rare-owner";
   by_owner_since.created_after = 1'700'000'000'000'000;
-  for (const JobFilter& filter : {JobFilter{}, by_status_and_model, by_range, by_owner_since}) {
-    const std::string sql = store::sqlite::EstimateSql(filter);
-    const std::vector<std::string> plan = Plan(sql);
-    SCOPED_TRACE(sql + Joined(plan));
-    int lookups = 0;
-    for (const std::string& line : plan) {
-      if (line.find(" ml_jobs") == std::string::npos) continue;
-      EXPECT_TRUE(line.starts_with("SEARCH ml_jobs")) << "a scan: " << line;
-      if (line.find("USING INTEGER PRIMARY KEY (rowid=?)") != std::string::npos) ++lookups;
+  for (JobFilter filter : {JobFilter{}, by_status_and_model, by_range, by_owner_since}) {
+    for (bool archived : {false, true}) {  // with the archive: one lookup in each table
+      filter.include_archived = archived;
+      const std::string sql = store::sqlite::EstimateSql(filter);
+      const std::vector<std::string> plan = Plan(sql);
+      SCOPED_TRACE(sql + Joined(plan));
+      int lookups = 0;
+      for (const std::string& line : plan) {
+        if (line.find(" ml_jobs") == std::string::npos) continue;
+        EXPECT_TRUE(line.starts_with("SEARCH ml_jobs")) << "a scan: " << line;
+        if (line.find("USING INTEGER PRIMARY KEY (rowid=?)") != std::string::npos) ++lookups;
+      }
+      EXPECT_EQ(lookups, archived ? 2 : 1);
     }
-    EXPECT_EQ(lookups, 1);
+  }
+}
+
+// After ANALYZE the planner used to read one ml_jobs_status_created_idx range per finished
+// status and sort them all to find a batch's oldest rows: a whole-table cost per batch.
+TEST_F(SqlitePlanTest, ArchiveAndPurgeBatchesReadOnlyTheirRowsInOrder) {
+  LoadSkewedDataAndAnalyze();
+  struct Case {
+    std::string_view sql;
+    std::string index;
+  };
+  for (const Case& c : {Case{store::sqlite::kArchiveCopy.sql(), "ml_jobs_finished_completed_idx"},
+                        Case{store::sqlite::kArchiveDelete.sql(), "ml_jobs_finished_completed_idx"},
+                        Case{store::sqlite::kPurgeBatch.sql(), "ml_jobs_archive_completed_idx"}}) {
+    const std::vector<std::string> plan = Plan(c.sql);
+    SCOPED_TRACE(std::string(c.sql) + Joined(plan));
+    bool range = false;
+    for (const std::string& line : plan) {
+      if (line.find("INDEX " + c.index + " (completed_at<?)") != std::string::npos) range = true;
+      EXPECT_EQ(line.find("TEMP B-TREE"), std::string::npos) << line;
+      EXPECT_FALSE(line.starts_with("SCAN ml_jobs")) << line;
+    }
+    EXPECT_TRUE(range);
   }
 }
 

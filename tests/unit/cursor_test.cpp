@@ -1,5 +1,5 @@
 // Cursor codec: round trip, and rejection of garbage, truncation, tampering, a foreign
-// secret, another filter and another order.
+// secret, another filter (include_archived too) and another order.
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
@@ -69,6 +69,12 @@ TEST(CursorTest, RejectsAnotherSecretFilterOrOrder) {
   JobFilter with_time = PendingFilter();
   with_time.created_before = 5;
   ExpectInvalidCursor(codec, c, with_time, SortOrder::kDesc);
+  JobFilter with_archive = PendingFilter();
+  with_archive.include_archived = true;
+  ExpectInvalidCursor(codec, c, with_archive, SortOrder::kDesc);
+  std::string archived = codec.Encode({1000, 7}, with_archive, SortOrder::kDesc);
+  EXPECT_EQ(codec.Decode(archived, with_archive, SortOrder::kDesc), (Position{1000, 7}));
+  ExpectInvalidCursor(codec, archived, PendingFilter(), SortOrder::kDesc);
 }
 
 TEST(CursorTest, FilterFieldsDoNotAlias) {

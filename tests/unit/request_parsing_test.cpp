@@ -96,6 +96,11 @@ TEST(RequestParsingTest, ParsesListParameters) {
   EXPECT_TRUE(r.fields.Has(jobs::Field::kInputText));
   EXPECT_FALSE(r.fields.Has(jobs::Field::kModel));
   EXPECT_EQ(r.count, jobs::CountMode::kEstimated);
+  EXPECT_FALSE(r.filter.include_archived);
+  EXPECT_TRUE(ParseListRequest(WithQuery({{"include_archived", "true"}})).filter.include_archived);
+  EXPECT_FALSE(ParseListRequest(WithQuery({{"include_archived", "false"}})).filter.include_archived);
+  EXPECT_TRUE(
+      ParseExportRequest(WithQuery({{"include_archived", "true"}})).filter.include_archived);
 
   auto d = ParseListRequest(WithQuery({}));
   EXPECT_EQ(d.limit, 50);
@@ -117,6 +122,10 @@ TEST(RequestParsingTest, RejectsBadListParameters) {
   ExpectInvalid([] { ParseListRequest(WithQuery({{"stauts", "failed"}})); }, "stauts: unknown parameter");
   ExpectInvalid([] { ParseListRequest(WithQuery({{"limit", "5"}, {"limit", "6"}})); }, "more than once");
   ExpectInvalid([] { ParseExportRequest(WithQuery({{"limit", "5"}})); }, "limit: unknown parameter");
+  for (const char* value : {"yes", "1", "", "TRUE"}) {
+    ExpectInvalid([&] { ParseListRequest(WithQuery({{"include_archived", value}})); },
+                  "include_archived: must be true or false");
+  }
 }
 
 }  // namespace

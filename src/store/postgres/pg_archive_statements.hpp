@@ -48,6 +48,21 @@ inline constexpr PgStatement kArchiveBatch{
     "INSERT INTO ml_jobs_archive (" MLJOBS_PG_ARCHIVE_COLUMNS ", archived_at) "
     "SELECT " MLJOBS_PG_ARCHIVE_COLUMNS ", $3::timestamptz FROM moved"};
 
+// Run locks: session advisory locks ($1 the run's key) on a connection of their own,
+// held for the run. A crashed holder's session ends and frees it. Keepalives make the
+// server notice within about 30 s a holder whose host vanished without closing the socket
+// (on TCP; ignored on a Unix socket).
+inline constexpr std::string_view kRunLockKeepalives =
+    "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
+    "SET tcp_keepalives_count = 4";
+inline constexpr PgStatement kTryRunLock{"archive_try_run_lock",
+                                         "SELECT pg_try_advisory_lock($1::int8)::int4"};
+inline constexpr PgStatement kRunUnlock{"archive_run_unlock", "SELECT pg_advisory_unlock($1::int8)"};
+// The keys: "mljobs" in ASCII, then 'a' (archive) or 'p' (purge); any other user of
+// advisory locks on the database must stay clear of them.
+inline constexpr long long kArchiveRunLockKey = 0x6d6c6a6f62730061;
+inline constexpr long long kPurgeRunLockKey = 0x6d6c6a6f62730070;
+
 // Months (YYYYMM) of partitions wholly before the cutoff $1.
 inline constexpr PgStatement kPurgeExpiredMonths{
     "purge_expired_months",

@@ -13,6 +13,8 @@ class PgArchiveStore final : public jobs::ArchiveStore {
   // `pool` must outlive the store (PgBackend owns both).
   explicit PgArchiveStore(PgPool& pool) : pool_(pool) {}
 
+  asio::awaitable<std::unique_ptr<jobs::RunLock>> TryLockRun(obs::RequestStats& stats,
+                                                             jobs::ArchiveRun run) override;
   asio::awaitable<std::int64_t> ArchiveBatch(obs::RequestStats& stats, jobs::Micros cutoff,
                                              int limit, jobs::Micros now) override;
   asio::awaitable<jobs::PurgeStep> PurgeBatch(obs::RequestStats& stats, jobs::Micros cutoff,

@@ -40,12 +40,17 @@ PgParams UuidOwnerParams(std::string_view uuid, const std::optional<std::string>
   return params;
 }
 
+// Rows of a list or export; those of a query with include_archived carry `archived`.
 std::vector<jobs::Job> ReadJobs(const PgResult& result, int max_rows) {
   PgJobReader reader(result);
+  const int archived = result.Column("archived");
   int rows = std::min(result.Rows(), max_rows);
   std::vector<jobs::Job> out;
   out.reserve(rows);
-  for (int i = 0; i < rows; ++i) out.push_back(reader.Read(i));
+  for (int i = 0; i < rows; ++i) {
+    out.push_back(reader.Read(i));
+    if (archived >= 0) out.back().archived = result.Int(i, archived) != 0;
+  }
   return out;
 }
 

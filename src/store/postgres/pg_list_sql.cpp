@@ -98,20 +98,57 @@ std::string Columns(jobs::FieldSet fields, std::string& name) {
   return cols;
 }
 
-// One ordered scan per status, merged; without statuses (or with one) a single scan.
-std::string Select(const Placeholders& p, const std::string& cols, jobs::SortOrder order) {
+// The tables a filter reads, each with the value of the "archived" column its rows carry
+// (only selected when the archive is asked for).
+struct Source {
+  const char* table;
+  const char* archived;
+};
+constexpr Source kLive{"ml_jobs", ", 0 AS archived"};
+constexpr Source kArchive{"ml_jobs_archive", ", 1 AS archived"};
+
+std::vector<Source> Sources(const jobs::JobFilter& filter, std::string& name) {
+  if (!filter.include_archived) return {Source{kLive.table, ""}};
+  name += "_x";
+  return {kLive, kArchive};
+}
+
+// One ordered scan per table and status, merged (Merge Append); a single scan when there
+// is one table and at most one status.
+std::string Select(const Placeholders& p, const std::vector<Source>& sources,
+                   const std::string& cols, jobs::SortOrder order) {
   std::string limit = p.limit.empty() ? "" : " LIMIT " + p.limit;
-  if (p.statuses.size() <= 1) {
-    return "SELECT " + cols + " FROM ml_jobs" +
+  if (sources.size() == 1 && p.statuses.size() <= 1) {
+    return "SELECT " + cols + " FROM " + sources[0].table +
            Where(p, p.statuses.empty() ? "" : p.statuses[0], order) + OrderBy(order) + limit;
   }
+  std::vector<std::string> statuses = p.statuses;
+  if (statuses.empty()) statuses.emplace_back();  // no status condition
   std::string branches;
-  for (std::size_t i = 0; i < p.statuses.size(); ++i) {
-    if (i > 0) branches += " UNION ALL ";
-    branches += "(SELECT " + cols + " FROM ml_jobs" + Where(p, p.statuses[i], order) +
-                OrderBy(order) + limit + ")";
+  for (const Source& source : sources) {
+    for (const std::string& status : statuses) {
+      if (!branches.empty()) branches += " UNION ALL ";
+      branches += "(SELECT " + cols + source.archived + " FROM " + source.table +
+                  Where(p, status, order) + OrderBy(order) + limit + ")";
+    }
   }
   return "SELECT * FROM (" + branches + ") AS u" + OrderBy(order) + limit;
+}
+
+// The filter's conditions for a count: no order is needed, so several statuses are one IN
+// list.
+std::string CountWhere(const Placeholders& p) {
+  std::string status;
+  for (std::size_t i = 0; i < p.statuses.size(); ++i) {
+    status += (i == 0 ? "" : ", ") + p.statuses[i];
+  }
+  Placeholders rest = p;
+  rest.statuses.clear();
+  std::string where = Where(rest, "", jobs::SortOrder::kDesc);
+  if (!status.empty()) {
+    where = (where.empty() ? " WHERE " : where + " AND ") + "status IN (" + status + ")";
+  }
+  return where;
 }
 
 std::string OrderName(jobs::SortOrder order) {
@@ -124,9 +161,10 @@ PgQuery BuildListQuery(const jobs::ListQuery& query) {
   PgQuery q;
   q.name = "list";
   Placeholders p = Bind(query.filter, query.after, query.limit + 1, q.params, q.name);
+  std::vector<Source> sources = Sources(query.filter, q.name);
   q.name += OrderName(query.order);
   std::string cols = Columns(query.fields, q.name);
-  q.sql = Select(p, cols, query.order);
+  q.sql = Select(p, sources, cols, query.order);
   return q;
 }
 
@@ -135,9 +173,10 @@ PgQuery BuildExportQuery(const jobs::JobFilter& filter, jobs::SortOrder order,
   PgQuery q;
   q.name = "export";
   Placeholders p = Bind(filter, std::nullopt, std::nullopt, q.params, q.name);
+  std::vector<Source> sources = Sources(filter, q.name);
   q.name += OrderName(order);
   std::string cols = Columns(fields, q.name);
-  q.sql = Select(p, cols, order);
+  q.sql = Select(p, sources, cols, order);
   return q;
 }
 
@@ -145,19 +184,21 @@ PgQuery BuildCountQuery(const jobs::JobFilter& filter, bool estimated) {
   PgQuery q;
   q.name = estimated ? "count_estimate" : "count";
   Placeholders p = Bind(filter, std::nullopt, std::nullopt, q.params, q.name);
-  // Counting needs no order, so several statuses are one IN list here.
-  std::string status;
-  for (std::size_t i = 0; i < p.statuses.size(); ++i) {
-    status += (i == 0 ? "" : ", ") + p.statuses[i];
+  std::vector<Source> sources = Sources(filter, q.name);
+  const std::string where = CountWhere(p);
+  // Estimated: the top node of a UNION ALL is an Append whose "Plan Rows" is the sum of
+  // its branches' estimates.
+  std::string sql;
+  for (const Source& source : sources) {
+    if (estimated) {
+      sql += (sql.empty() ? "EXPLAIN (FORMAT JSON) " : " UNION ALL ");
+      sql += std::string("SELECT 1 FROM ") + source.table + where;
+    } else {
+      sql += (sql.empty() ? "SELECT " : " + ");
+      sql += std::string("(SELECT count(*) FROM ") + source.table + where + ")";
+    }
   }
-  Placeholders rest = p;
-  rest.statuses.clear();
-  std::string where = Where(rest, "", jobs::SortOrder::kDesc);
-  if (!status.empty()) {
-    where = (where.empty() ? " WHERE " : where + " AND ") + "status IN (" + status + ")";
-  }
-  q.sql = estimated ? "EXPLAIN (FORMAT JSON) SELECT 1 FROM ml_jobs" + where
-                    : "SELECT count(*) FROM ml_jobs" + where;
+  q.sql = sql;
   return q;
 }
 

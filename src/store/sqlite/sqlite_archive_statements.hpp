@@ -12,9 +12,14 @@ namespace mljobs::store::sqlite {
   "worker, created_at, started_at, completed_at, updated_at"
 
 // The batch's rows, on ml_jobs_finished_completed_idx. Run twice in one write transaction
-// (copy, then delete), where nothing else can write, so both see the same rows.
+// (copy, then delete), where nothing else can write, so both see the same rows. INDEXED BY
+// because the planner, with or without ANALYZE statistics, otherwise prefers one
+// ml_jobs_status_created_idx range per status and sorts every finished job of the table to
+// find the oldest: each batch then cost as much as the whole table (200,000 jobs took
+// minutes). With it, a batch reads its own rows only.
 #define MLJOBS_SQLITE_ARCHIVE_CANDIDATES                                                \
-  "SELECT id FROM ml_jobs WHERE status IN ('completed', 'failed', 'cancelled') "       \
+  "SELECT id FROM ml_jobs INDEXED BY ml_jobs_finished_completed_idx "                  \
+  "WHERE status IN ('completed', 'failed', 'cancelled') "                              \
   "AND completed_at < :cutoff ORDER BY completed_at, id LIMIT :limit"
 
 inline constexpr auto kArchiveCopy = MakeSql(
@@ -26,10 +31,11 @@ inline constexpr auto kArchiveCopy = MakeSql(
 inline constexpr auto kArchiveDelete = MakeSql(
     "archive_delete", "DELETE FROM ml_jobs WHERE id IN (" MLJOBS_SQLITE_ARCHIVE_CANDIDATES ")");
 
-// Oldest first, on ml_jobs_archive_completed_idx.
+// Oldest first, on ml_jobs_archive_completed_idx (named for the same reason as above).
 inline constexpr auto kPurgeBatch = MakeSql(
     "purge_batch",
     "DELETE FROM ml_jobs_archive WHERE id IN (SELECT id FROM ml_jobs_archive "
+    "INDEXED BY ml_jobs_archive_completed_idx "
     "WHERE completed_at < :cutoff ORDER BY completed_at, id LIMIT :limit)");
 
 }  // namespace mljobs::store::sqlite

@@ -1,6 +1,12 @@
 #include "store/sqlite/sqlite_archive_store.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "common/error.hpp"
 #include "store/sqlite/sqlite_archive_statements.hpp"
@@ -22,7 +28,44 @@ std::int64_t RunChange(Connection& connection, obs::RequestStats& stats, const S
   return changed;
 }
 
+class SqliteRunLock final : public jobs::RunLock {
+ public:
+  explicit SqliteRunLock(int fd) : fd_(fd) {}
+  ~SqliteRunLock() override { Close(); }
+
+  asio::awaitable<void> Release() override {
+    Close();
+    co_return;
+  }
+
+ private:
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);  // closing the last descriptor drops the flock
+    fd_ = -1;
+  }
+  int fd_;
+};
+
 }  // namespace
+
+asio::awaitable<std::unique_ptr<jobs::RunLock>> SqliteArchiveStore::TryLockRun(
+    obs::RequestStats&, jobs::ArchiveRun run) {
+  const std::string path =
+      db_.path() + (run == jobs::ArchiveRun::kArchive ? "-archive.lock" : "-purge.lock");
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw Error(ErrorCode::kUnavailable,
+                "sqlite: cannot open the run lock file " + path + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK) co_return nullptr;
+    throw Error(ErrorCode::kUnavailable,
+                "sqlite: cannot lock " + path + ": " + std::strerror(error));
+  }
+  co_return std::make_unique<SqliteRunLock>(fd);
+}
 
 asio::awaitable<std::int64_t> SqliteArchiveStore::ArchiveBatch(obs::RequestStats& stats,
                                                                jobs::Micros cutoff, int limit,

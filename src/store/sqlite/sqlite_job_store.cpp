@@ -32,6 +32,8 @@ jobs::Page ReadPage(Connection& connection, obs::RequestStats& stats, std::strin
   StatementTimer timer(stats, name);
   Statement statement = connection.Prepare(ListSql(filter, order, after.has_value(), heavy));
   BindList(statement, filter, after, static_cast<std::int64_t>(limit) + 1);
+  // With include_archived, `archived` follows the heavy columns (see ListSql).
+  const int archived_column = kLightColumnCount + heavy.input_text + heavy.metadata;
   jobs::Page page;
   page.jobs.reserve(static_cast<std::size_t>(limit));
   std::int64_t rows = 0;
@@ -42,6 +44,7 @@ jobs::Page ReadPage(Connection& connection, obs::RequestStats& stats, std::strin
       break;
     }
     page.jobs.push_back(ReadJob(statement, heavy));
+    if (filter.include_archived) page.jobs.back().archived = statement.Int64(archived_column) != 0;
   }
   timer.Done(rows);
   return page;

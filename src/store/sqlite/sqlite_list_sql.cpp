@@ -59,10 +59,26 @@ std::string Columns(HeavyColumns heavy) {
   return columns;
 }
 
-// One ordered, limited index range: the whole list, or one status's branch of it.
-std::string Branch(const std::string& columns, std::string_view status_condition,
+// The tables a filter reads, each with the value of the "archived" column its rows carry
+// (only selected when the archive is asked for).
+struct Source {
+  std::string_view table;
+  std::string_view archived;
+};
+
+std::vector<Source> Sources(const jobs::JobFilter& filter) {
+  if (!filter.include_archived) return {{"ml_jobs", ""}};
+  return {{"ml_jobs", ", 0 AS archived"}, {"ml_jobs_archive", ", 1 AS archived"}};
+}
+
+// One ordered, limited index range: the whole list, or one table's or status's branch.
+std::string Branch(const std::string& columns, const Source& source,
+                   std::string_view status_condition,
                    const std::vector<std::string_view>& conditions, std::string_view order_by) {
-  std::string sql = "SELECT " + columns + " FROM ml_jobs";
+  std::string sql = "SELECT " + columns;
+  sql += source.archived;
+  sql += " FROM ";
+  sql += source.table;
   AppendWhere(sql, status_condition, conditions);
   sql += order_by;
   return sql;
@@ -94,16 +110,25 @@ std::string ListSql(const jobs::JobFilter& filter, jobs::SortOrder order, bool h
   const std::string_view order_by = desc ? " ORDER BY created_at DESC, id DESC LIMIT :limit"
                                          : " ORDER BY created_at ASC, id ASC LIMIT :limit";
   const std::string columns = Columns(heavy);
-  if (filter.statuses.size() <= 1) {
-    return Branch(columns, filter.statuses.empty() ? "" : "status = :s0", conditions, order_by);
+  const std::vector<Source> sources = Sources(filter);
+  if (sources.size() == 1 && filter.statuses.size() <= 1) {
+    return Branch(columns, sources[0], filter.statuses.empty() ? "" : "status = :s0", conditions,
+                  order_by);
   }
-  // SQLite allows ORDER BY/LIMIT in a compound member only inside a subquery.
-  std::string sql = "SELECT " + columns + " FROM (";
+  std::vector<std::string> statuses;
   for (std::size_t i = 0; i < filter.statuses.size(); ++i) {
-    if (i > 0) sql += " UNION ALL ";
-    sql += "SELECT * FROM (";
-    sql += Branch(columns, std::string("status = ") + kStatusParams[i], conditions, order_by);
-    sql += ")";
+    statuses.push_back(std::string("status = ") + kStatusParams[i]);
+  }
+  if (statuses.empty()) statuses.emplace_back();  // no status condition
+  // SQLite allows ORDER BY/LIMIT in a compound member only inside a subquery.
+  std::string sql = "SELECT * FROM (";
+  bool first = true;
+  for (const Source& source : sources) {
+    for (const std::string& status : statuses) {
+      if (!first) sql += " UNION ALL ";
+      first = false;
+      sql += "SELECT * FROM (" + Branch(columns, source, status, conditions, order_by) + ")";
+    }
   }
   sql += ")";
   sql += order_by;
@@ -121,8 +146,14 @@ void BindList(Statement& statement, const jobs::JobFilter& filter,
 }
 
 std::string CountSql(const jobs::JobFilter& filter) {
-  std::string sql = "SELECT count(*) FROM ml_jobs";
-  AppendWhere(sql, StatusIn(filter), CommonConditions(filter));
+  std::string sql;
+  for (const Source& source : Sources(filter)) {
+    sql += sql.empty() ? "SELECT " : " + ";
+    sql += "(SELECT count(*) FROM ";
+    sql += source.table;
+    AppendWhere(sql, StatusIn(filter), CommonConditions(filter));
+    sql += ")";
+  }
   return sql;
 }
 
@@ -131,23 +162,44 @@ void BindCount(Statement& statement, const jobs::JobFilter& filter) {
 }
 
 std::string EstimateSql(const jobs::JobFilter& filter) {
+  const std::vector<Source> sources = Sources(filter);
+  // `make(table)` for every table read, as one compound (a table without rows adds nothing
+  // to an ORDER BY ... LIMIT 1 and a NULL to an aggregate, which the aggregate ignores).
+  auto each_table = [&](auto make) {
+    std::string sql;
+    for (const Source& source : sources) {
+      if (!sql.empty()) sql += " UNION ALL ";
+      sql += "SELECT * FROM (" + make(source.table) + ")";
+    }
+    return sql;
+  };
   std::string sql = "WITH RECURSIVE ";
   if (filter.created_after || filter.created_before) {
     std::vector<std::string_view> range;
     if (filter.created_after) range.push_back("created_at >= :created_after");
     if (filter.created_before) range.push_back("created_at < :created_before");
-    std::string first = "SELECT id FROM ml_jobs";
-    AppendWhere(first, "", range);
-    std::string last = first;
-    first += " ORDER BY created_at ASC, id ASC LIMIT 1";
-    last += " ORDER BY created_at DESC, id DESC LIMIT 1";
-    sql += "ends(a, b) AS (SELECT (" + first + "), (" + last +
+    // The id of the range's oldest (or newest) row over the tables.
+    auto end_id = [&](std::string_view direction) {
+      const std::string order =
+          " ORDER BY c " + std::string(direction) + ", v " + std::string(direction) + " LIMIT 1";
+      return "SELECT v FROM (" + each_table([&](std::string_view table) {
+               std::string one = "SELECT created_at AS c, id AS v FROM " + std::string(table);
+               AppendWhere(one, "", range);
+               return one + order;
+             }) + ")" + order;
+    };
+    sql += "ends(a, b) AS (SELECT (" + end_id("ASC") + "), (" + end_id("DESC") +
            ")), "
            "domain(lo, span) AS (SELECT min(a, b), abs(b - a) + 1 FROM ends), ";
   } else {
-    sql +=
-        "domain(lo, span) AS (SELECT (SELECT min(id) FROM ml_jobs), "
-        "(SELECT max(id) FROM ml_jobs) - (SELECT min(id) FROM ml_jobs) + 1), ";
+    auto id_bound = [&](std::string_view aggregate) {
+      return "SELECT " + std::string(aggregate) + "(v) FROM (" +
+             each_table([&](std::string_view table) {
+               return "SELECT " + std::string(aggregate) + "(id) AS v FROM " + std::string(table);
+             }) + ")";
+    };
+    sql += "domain(lo, span) AS (SELECT (" + id_bound("min") + "), (" + id_bound("max") +
+           ") - (" + id_bound("min") + ") + 1), ";
   }
   // random() spreads the probes: a fixed stride could alias with a periodic pattern in ids.
   sql +=
@@ -156,14 +208,20 @@ std::string EstimateSql(const jobs::JobFilter& filter) {
       "picks(id) AS (SELECT CASE WHEN span <= :samples THEN lo + i "
       "ELSE lo + abs(random() % span) END FROM sample, domain) "
       "SELECT (SELECT span FROM domain), (SELECT n FROM probes), "
-      "(SELECT count(*) FROM picks WHERE EXISTS (SELECT 1 FROM ml_jobs "
-      "WHERE ml_jobs.id = picks.id";
-  for (std::string_view condition : CommonConditions(filter)) {
-    sql += " AND ";
-    sql += condition;
+      "(SELECT count(*) FROM picks WHERE ";
+  // A job is in exactly one table, so a pick matches at most once.
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    if (i > 0) sql += " OR ";
+    const std::string table(sources[i].table);
+    sql += "EXISTS (SELECT 1 FROM " + table + " WHERE " + table + ".id = picks.id";
+    for (std::string_view condition : CommonConditions(filter)) {
+      sql += " AND ";
+      sql += condition;
+    }
+    if (!filter.statuses.empty()) sql += " AND " + StatusIn(filter);
+    sql += ")";
   }
-  if (!filter.statuses.empty()) sql += " AND " + StatusIn(filter);
-  sql += "))";
+  sql += ")";
   return sql;
 }
 

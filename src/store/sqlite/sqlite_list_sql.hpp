@@ -17,8 +17,10 @@ namespace mljobs::store::sqlite {
 // ordered by (created_at, id) in `order`, at most the bound limit of them. Each shape reads
 // one index range in order: no sort over the table. Several statuses become a UNION ALL of
 // one ordered, limited range per status (ml_jobs_status_created_idx), merged by an outer
-// ORDER BY/LIMIT that sorts at most statuses * limit rows. Throws Error(kInvalidArgument)
-// for more statuses than exist.
+// ORDER BY/LIMIT that sorts at most statuses * limit rows. With filter.include_archived
+// every range is repeated over ml_jobs_archive (same indexes, migration 0006) and an
+// `archived` column (0 or 1) follows the heavy ones. Throws Error(kInvalidArgument) for
+// more statuses than exist.
 std::string ListSql(const jobs::JobFilter& filter, jobs::SortOrder order, bool has_after,
                     HeavyColumns heavy);
 
@@ -26,7 +28,8 @@ std::string ListSql(const jobs::JobFilter& filter, jobs::SortOrder order, bool h
 void BindList(Statement& statement, const jobs::JobFilter& filter,
               const std::optional<jobs::Position>& after, std::int64_t limit);
 
-// COUNT(*) of the rows matching `filter`, through the index of its most selective column.
+// COUNT(*) of the rows matching `filter`, through the index of its most selective column
+// (of both tables, summed, with include_archived).
 std::string CountSql(const jobs::JobFilter& filter);
 
 // Binds the values of a CountSql statement of the same shape.
@@ -42,7 +45,8 @@ inline constexpr int kEstimateSamples = 2000;
 // min(id)..max(id) or, with a created_at range, from the ids of the range's oldest and
 // newest rows (ids grow as jobs are inserted at their created_at; a narrow range is thus
 // a small span). A span of at most kEstimateSamples is read whole, so the count is exact.
-// Deleted (archived) ids are gaps that simply do not match.
+// Archived ids are gaps that simply do not match, unless include_archived: then the span
+// covers both tables' ids and a pick matches in either.
 std::string EstimateSql(const jobs::JobFilter& filter);
 
 // Binds the values of an EstimateSql statement of the same shape.
