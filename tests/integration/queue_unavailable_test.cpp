@@ -87,11 +87,7 @@ TEST(QueueOutageTest, QueueRoutesAre503DuringAnOutageThenRecover) {
   TestDatabase db(kPostgresqlBackend);
   auto [host, port] = TcpProxy::HostPortOf(db.url());
   TcpProxy proxy(host, port);
-  cli::AppOptions options;
-  options.db_url = proxy.Proxied(db.url());
-  options.store.acquire_timeout = std::chrono::milliseconds(1000);
-  options.store.connect_timeout = std::chrono::milliseconds(1000);
-  ApiServer server(db, options);
+  ApiServer server(db, OptionsThroughProxy(db, proxy));
   for (int i = 0; i < 3; ++i) SubmitJob(server);
   // A long poll starts the LISTEN connection, which the outage will break too.
   HttpResult claim = server.Post("/queue/claim", R"({"worker":"w","limit":3,"wait_seconds":1})");
