@@ -24,6 +24,9 @@ class WorkerChild {
   // process closed its output or died.
   std::optional<std::string> Ask(const std::string& line);
 
+  // Its pid, which is also its process group (kill(-pid) stops what `sh -c` started too).
+  pid_t pid() const { return pid_; }
+
  private:
   pid_t pid_ = -1;
   FILE* to_child_ = nullptr;

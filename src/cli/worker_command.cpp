@@ -1,7 +1,9 @@
 // `mljobs worker`: claims jobs from a server in batches, runs each through a model (a
 // long-lived `--exec` process per slot speaking JSON lines, or the built-in demo model),
 // heartbeats the leases it holds, reports results in batches, and on SIGTERM/SIGINT
-// finishes the jobs it holds before exiting. One thread per slot plus a heartbeat thread.
+// finishes the jobs it holds before exiting. A job cancelled while it runs (its heartbeat
+// answers 409 cancelled) is dropped: its model process is killed and restarted, so the slot
+// moves on at once. One thread per slot plus a heartbeat thread.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +12,7 @@
 #include <csignal>
 #include <iostream>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 #include <variant>
@@ -44,9 +47,13 @@ struct Shared {
   explicit Shared(const WorkerFlags& f) : flags(f) {}
   const WorkerFlags& flags;
   std::atomic<bool> stop{false};
-  std::atomic<long> completed{0}, failed{0}, refused{0};
+  std::atomic<long> completed{0}, failed{0}, refused{0}, cancelled{0};
   std::mutex mu;
   std::map<std::string, std::string> leases;  // job id -> lease token; guarded by mu
+  // Job id -> pid of the model process running it (0: the built-in model); guarded by mu.
+  // A slot removes its entry before it may reap that process, so the pid stays valid.
+  std::map<std::string, pid_t> running;
+  std::set<std::string> cancelled_ids;  // held jobs found cancelled; guarded by mu
   std::exception_ptr error;                    // guarded by mu; the first fatal error
 };
 
@@ -55,6 +62,15 @@ void Nap(const Shared& shared, int ms) {
   for (int slept = 0; slept < ms && !shared.stop; slept += 50) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+// The error code of an error answer ("cancelled", "lease_lost"), or "".
+std::string AnswerCode(const HttpAnswer& answer) {
+  const json::object* body = answer.body.if_object();
+  const json::value* error = body ? body->if_contains("error") : nullptr;
+  const json::value* code = error && error->is_object() ? error->as_object().if_contains("code")
+                                                        : nullptr;
+  return code && code->is_string() ? std::string(code->as_string()) : std::string();
 }
 
 std::string ErrorText(const HttpAnswer& answer) {
@@ -142,7 +158,24 @@ void RunSlot(Shared& shared, int slot) {
     json::array results;
     for (const auto& value : jobs) {
       const json::object& job = value.as_object();
-      auto outcome = RunModel(flags, child, job);
+      const std::string id(job.at("id").as_string());
+      bool run = false;
+      {
+        std::lock_guard lock(shared.mu);
+        run = !shared.cancelled_ids.contains(id);
+        if (run) shared.running[id] = child ? child->pid() : 0;
+      }
+      std::variant<json::object, std::string> outcome;
+      if (run) outcome = RunModel(flags, child, job);
+      {
+        std::lock_guard lock(shared.mu);
+        shared.running.erase(id);
+        if (shared.cancelled_ids.erase(id) != 0) {
+          // Nothing to report: the server already ended the job.
+          ++shared.cancelled;
+          continue;
+        }
+      }
       if (auto* result = std::get_if<json::object>(&outcome)) {
         (*result)["id"] = job.at("id");
         (*result)["lease_token"] = job.at("lease_token");
@@ -169,8 +202,22 @@ void RunSlot(Shared& shared, int slot) {
       }
     }
     std::lock_guard lock(shared.mu);
-    for (const auto& job : jobs) shared.leases.erase(std::string(job.at("id").as_string()));
+    for (const auto& job : jobs) {
+      const std::string id(job.at("id").as_string());
+      shared.leases.erase(id);
+      shared.cancelled_ids.erase(id);  // cancelled after the slot had finished it
+    }
   }
+}
+
+// A held job was cancelled: stop its model (the whole process group of `sh -c CMD`; the
+// slot then starts a fresh one) and make its slot skip it.
+void DropCancelled(Shared& shared, const std::string& id) {
+  std::lock_guard lock(shared.mu);
+  if (shared.leases.erase(id) == 0) return;  // its batch is over already
+  shared.cancelled_ids.insert(id);
+  auto it = shared.running.find(id);
+  if (it != shared.running.end() && it->second > 0) kill(-it->second, SIGKILL);
 }
 
 // Extends every held lease a few times per lease period, so a slow model never loses one.
@@ -187,8 +234,10 @@ void RunHeartbeats(Shared& shared, std::atomic<bool>& done) {
       held = shared.leases;
     }
     for (const auto& [id, token] : held) {
-      http.Post("/jobs/" + id + "/heartbeat",
-                json::object{{"lease_token", token}, {"lease_seconds", shared.flags.lease_seconds}});
+      HttpAnswer answer = http.Post(
+          "/jobs/" + id + "/heartbeat",
+          json::object{{"lease_token", token}, {"lease_seconds", shared.flags.lease_seconds}});
+      if (answer.status == 409 && AnswerCode(answer) == "cancelled") DropCancelled(shared, id);
     }
   }
 }
@@ -245,7 +294,8 @@ void RunWorker(const WorkerFlags& flags) {
   heartbeats_done = true;
   heartbeats.join();
   std::cerr << "mljobs worker: stopped after " << shared.completed << " completed, "
-            << shared.failed << " failed, " << shared.refused << " refused" << std::endl;
+            << shared.failed << " failed, " << shared.refused << " refused, " << shared.cancelled
+            << " cancelled while running" << std::endl;
   if (shared.error) std::rethrow_exception(shared.error);
 }
 

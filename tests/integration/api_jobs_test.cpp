@@ -410,11 +410,7 @@ TEST(ApiOutageTest, DatabaseOutageIs503ThenRecovers) {
   TestDatabase db("postgresql");
   auto [host, port] = TcpProxy::HostPortOf(db.url());
   TcpProxy proxy(host, port);
-  cli::AppOptions options;
-  options.db_url = proxy.Proxied(db.url());
-  options.store.acquire_timeout = std::chrono::milliseconds(1000);
-  options.store.connect_timeout = std::chrono::milliseconds(1000);
-  ApiServer server(db, options);
+  ApiServer server(db, OptionsThroughProxy(db, proxy));
   ASSERT_EQ(server.Post("/jobs", R"({"model":"m","input_text":"before"})").status, 201);
 
   proxy.Break();

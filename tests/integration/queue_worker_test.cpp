@@ -1,6 +1,6 @@
 // The real `mljobs worker` binary against an in-process server on each backend: jobs go
-// through a `--exec` shell model (and the built-in demo model) and complete, and SIGTERM
-// ends the worker cleanly. The binary is the one built next to this test (../mljobs).
+// through a `--exec` shell model (and the built-in demo model) and complete, SIGTERM ends
+// the worker cleanly, and a job cancelled while its model runs frees its slot at once. The binary is the one built next to this test (../mljobs).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -86,6 +86,16 @@ class QueueWorkerTest : public ::testing::TestWithParam<std::string> {
     return false;
   }
 
+  // Waits (bounded) until the only job is running; returns its id.
+  std::string WaitRunning() {
+    for (int i = 0; i < 300; ++i) {
+      auto rows = db_->Query("SELECT job_uuid FROM ml_jobs WHERE status = 'running'");
+      if (!rows.empty()) return *rows[0][0];
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return "";
+  }
+
   std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
 
   std::unique_ptr<TestDatabase> db_;
@@ -121,6 +131,30 @@ TEST_P(QueueWorkerTest, DemoSentimentModel) {
   EXPECT_EQ(rows[0][1], "positive");
   EXPECT_EQ(rows[1][1], "negative");
   EXPECT_EQ(rows[2][1], "neutral");
+}
+
+// The model takes 120 s over the first job; cancelling it must not keep the only slot busy
+// that long: the next heartbeat (every second with 3 s leases) answers 409 cancelled, the
+// worker kills that model process, starts a fresh one and completes the next job well
+// within WaitCompleted's 30 s.
+TEST_P(QueueWorkerTest, CancelWhileRunningKillsTheModelAndFreesTheSlot) {
+  SubmitBatch({"slow"});
+  Worker worker({"--server", Url(), "--token", "t", "--concurrency", "1", "--batch", "1",
+                 "--lease-seconds", "3", "--exec",
+                 "while read -r line; do case \"$line\" in *slow*) sleep 120;; esac; "
+                 "echo '{\"label\":\"done\",\"score\":1}'; done"});
+  const std::string slow = WaitRunning();
+  ASSERT_FALSE(slow.empty());
+  ASSERT_EQ(server_->Post("/jobs/" + slow + "/cancel", "").status, 200);
+  SubmitBatch({"fast"});
+  ASSERT_TRUE(WaitCompleted(1));
+  EXPECT_EQ(worker.Stop(), 0);
+  auto rows = db_->Query("SELECT input_text, status, result_label FROM ml_jobs ORDER BY id");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0][1], "cancelled");
+  EXPECT_EQ(rows[0][2], std::nullopt);
+  EXPECT_EQ(rows[1][1], "completed");
+  EXPECT_EQ(rows[1][2], "done");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, QueueWorkerTest, ::testing::Values("sqlite", "postgresql"));

@@ -21,6 +21,14 @@ HttpResult ApiServer::Post(const std::string& target, const std::string& body) c
   return Send(port_, "POST", target, body, {{"Content-Type", "application/json"}});
 }
 
+cli::AppOptions OptionsThroughProxy(const TestDatabase& database, const TcpProxy& proxy) {
+  cli::AppOptions options;
+  options.db_url = proxy.Proxied(database.url());
+  options.store.acquire_timeout = std::chrono::milliseconds(1000);
+  options.store.connect_timeout = std::chrono::milliseconds(1000);
+  return options;
+}
+
 boost::json::value Json(const HttpResult& result) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(result.body, ec);

@@ -8,6 +8,7 @@
 
 #include "cli/app.hpp"
 #include "support/http_client.hpp"
+#include "support/tcp_proxy.hpp"
 #include "support/test_backends.hpp"
 
 namespace mljobs::testing {
@@ -33,6 +34,10 @@ class ApiServer {
   std::unique_ptr<cli::App> app_;
   std::uint16_t port_ = 0;
 };
+
+// Options for an ApiServer on `database` (PostgreSQL) reached through `proxy`, with 1 s pool
+// timeouts, so that requests answer 503 soon after proxy.Break().
+cli::AppOptions OptionsThroughProxy(const TestDatabase& database, const TcpProxy& proxy);
 
 // Parses a response body as JSON; fails the test (and returns null) when it is not.
 boost::json::value Json(const HttpResult& result);

@@ -15,7 +15,7 @@ namespace {
 class PgBackend final : public Backend {
  public:
   PgBackend(std::string url, asio::any_io_executor ex, const StoreOptions& options)
-      : pool_(std::move(url), std::move(ex), options), jobs_(pool_), stats_(pool_), archive_(pool_), queue_(pool_, pool_.url()), tokens_(pool_), admin_(pool_), bulk_load_(pool_.url()) {}
+      : pool_(std::move(url), std::move(ex), options), jobs_(pool_), stats_(pool_), archive_(pool_), queue_(pool_, pool_.url(), options.max_claim_waiters), tokens_(pool_), admin_(pool_), bulk_load_(pool_.url()) {}
 
   std::string_view name() const override { return "postgresql"; }
   jobs::JobStore& jobs() override { return jobs_; }

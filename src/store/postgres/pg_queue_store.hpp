@@ -16,12 +16,10 @@ namespace mljobs::store::postgres {
 
 class PgQueueStore final : public jobs::QueueStore {
  public:
-  // Bound on claims long-polling at once per server process.
-  static constexpr std::size_t kMaxWaiters = 1000;
-
   // `pool` must outlive this store (PgBackend owns both); `url` is the pool's URL, for the
-  // LISTEN connection.
-  PgQueueStore(PgPool& pool, std::string url) : pool_(pool), url_(std::move(url)) {}
+  // LISTEN connection; at most `max_waiters` claims long-poll at once.
+  PgQueueStore(PgPool& pool, std::string url, std::size_t max_waiters)
+      : pool_(pool), url_(std::move(url)), new_jobs_(max_waiters) {}
 
   asio::awaitable<std::vector<jobs::Job>> Claim(obs::RequestStats& stats,
                                                 const jobs::ClaimRequest& request) override;
@@ -50,7 +48,7 @@ class PgQueueStore final : public jobs::QueueStore {
 
   PgPool& pool_;
   const std::string url_;
-  jobs::WorkNotifier new_jobs_{kMaxWaiters};
+  jobs::WorkNotifier new_jobs_;
   std::once_flag listener_started_;
   std::unique_ptr<PgListener> listener_;  // declared last: stops before new_jobs_ goes
 };

@@ -7,6 +7,7 @@ namespace mljobs::store::sqlite {
 SqliteDatabase::SqliteDatabase(std::string path, const StoreOptions& options)
     : path_(std::move(path)),
       options_(options),
+      new_jobs_(options.max_claim_waiters),
       writer_thread_(1),
       reader_threads_(static_cast<std::size_t>(std::max(1, options.pool_size))) {}
 

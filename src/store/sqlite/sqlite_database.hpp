@@ -81,7 +81,7 @@ class SqliteDatabase {
 
   const std::string path_;
   const StoreOptions options_;
-  jobs::WorkNotifier new_jobs_{1000};
+  jobs::WorkNotifier new_jobs_;
   asio::thread_pool writer_thread_;
   asio::thread_pool reader_threads_;
   std::unique_ptr<Connection> writer_;  // touched only on writer_thread_
