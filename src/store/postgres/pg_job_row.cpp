@@ -31,6 +31,7 @@ PgJobReader::PgJobReader(const PgResult& result) : result_(result) {
       {"started_at", &started_at_},
       {"completed_at", &completed_at_},
       {"updated_at", &updated_at_},
+      {"archived", &archived_},  // only in statements that read ml_jobs_archive too
   };
   const int count = PQnfields(result.get());
   for (int col = 0; col < count; ++col) {
@@ -117,7 +118,7 @@ void PgJobReader::ReadInto(int row, jobs::Job& job) const {
   opt_time(started_at_, job.started_at);
   opt_time(completed_at_, job.completed_at);
   time(updated_at_, job.updated_at);
-  job.archived = defaults.archived;
+  job.archived = present(archived_) ? r.Int(row, archived_) != 0 : defaults.archived;
 }
 
 }  // namespace mljobs::store::postgres

@@ -22,7 +22,7 @@ class PgJobReader {
       priority_ = -1, result_label_ = -1, result_score_ = -1, error_ = -1, metadata_ = -1,
       attempts_ = -1, max_attempts_ = -1, run_after_ = -1, lease_token_ = -1,
       lease_expires_at_ = -1, worker_ = -1, created_at_ = -1, started_at_ = -1, completed_at_ = -1,
-      updated_at_ = -1;
+      updated_at_ = -1, archived_ = -1;
 };
 
 }  // namespace mljobs::store::postgres

@@ -40,17 +40,13 @@ PgParams UuidOwnerParams(std::string_view uuid, const std::optional<std::string>
   return params;
 }
 
-// Rows of a list or export; those of a query with include_archived carry `archived`.
+// Rows of a list page (its extra row, the look-ahead, is left out).
 std::vector<jobs::Job> ReadJobs(const PgResult& result, int max_rows) {
   PgJobReader reader(result);
-  const int archived = result.Column("archived");
   int rows = std::min(result.Rows(), max_rows);
   std::vector<jobs::Job> out;
   out.reserve(rows);
-  for (int i = 0; i < rows; ++i) {
-    out.push_back(reader.Read(i));
-    if (archived >= 0) out.back().archived = result.Int(i, archived) != 0;
-  }
+  for (int i = 0; i < rows; ++i) out.push_back(reader.Read(i));
   return out;
 }
 
@@ -141,9 +137,7 @@ asio::awaitable<std::optional<jobs::Job>> PgJobStore::Get(obs::RequestStats& sta
   auto conn = co_await pool_.Acquire();
   PgResult result = co_await conn->Run(stats, Prepared(kGetJob, &params));
   if (result.Rows() == 0) co_return std::nullopt;
-  jobs::Job job = PgJobReader(result).Read(0);
-  job.archived = result.Int(0, result.Column("archived")) != 0;
-  co_return job;
+  co_return PgJobReader(result).Read(0);
 }
 
 asio::awaitable<jobs::CancelResult> PgJobStore::Cancel(obs::RequestStats& stats,
