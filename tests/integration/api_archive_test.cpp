@@ -19,15 +19,8 @@ namespace {
 
 namespace json = boost::json;
 
-class ApiArchiveTest : public ::testing::TestWithParam<std::string> {
+class ApiArchiveTest : public ApiServerTest {
  protected:
-  void SetUp() override {
-    if (auto why = BackendUnavailable(GetParam())) GTEST_SKIP() << *why;
-    db_ = std::make_unique<TestDatabase>(GetParam());
-    server_ = std::make_unique<ApiServer>(*db_);
-  }
-  bool pg() const { return GetParam() == kPostgresqlBackend; }
-
   std::int64_t Int(const std::string& sql) { return std::stoll(*db_->Query(sql)[0][0]); }
 
   // `n` jobs with ids 1..n, created and finished `days` days ago with `status`, set-based.
@@ -66,9 +59,6 @@ class ApiArchiveTest : public ::testing::TestWithParam<std::string> {
     EXPECT_EQ(Int("SELECT max(id) FROM (SELECT id FROM ml_jobs UNION ALL SELECT id FROM "
                   "ml_jobs_archive) AS a"), n);
   }
-
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<ApiServer> server_;
 };
 
 TEST_P(ApiArchiveTest, MovesOldFinishedJobsInBatchesAndASecondRunMovesNothing) {

@@ -11,15 +11,8 @@ namespace {
 
 namespace json = boost::json;
 
-class ApiStatsTest : public ::testing::TestWithParam<std::string> {
+class ApiStatsTest : public ApiServerTest {
  protected:
-  void SetUp() override {
-    if (auto why = BackendUnavailable(GetParam())) GTEST_SKIP() << *why;
-    db_ = std::make_unique<TestDatabase>(GetParam());
-    server_ = std::make_unique<ApiServer>(*db_);
-  }
-  bool pg() const { return GetParam() == kPostgresqlBackend; }
-
   // Five jobs (models m0 m1 m2 m0 m1): two completed in 1.5 ms and 30 ms, one failed.
   void SubmitAndFinish() {
     json::array jobs;
@@ -38,9 +31,6 @@ class ApiStatsTest : public ::testing::TestWithParam<std::string> {
     finish("completed", "30", 2);
     finish("failed", "1", 3);
   }
-
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<ApiServer> server_;
 };
 
 TEST_P(ApiStatsTest, CountsByStatusModelAndRunTimeInOneStatement) {

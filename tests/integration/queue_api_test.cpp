@@ -16,14 +16,8 @@ namespace {
 
 namespace json = boost::json;
 
-class QueueApiTest : public ::testing::TestWithParam<std::string> {
+class QueueApiTest : public ApiServerTest {
  protected:
-  void SetUp() override {
-    if (auto why = BackendUnavailable(GetParam())) GTEST_SKIP() << *why;
-    db_ = std::make_unique<TestDatabase>(GetParam());
-    server_ = std::make_unique<ApiServer>(*db_);
-  }
-
   ApiServer& server() { return *server_; }
 
   std::string Submit(const std::string& model = "m", int priority = 0, int max_attempts = 3) {
@@ -66,9 +60,6 @@ class QueueApiTest : public ::testing::TestWithParam<std::string> {
   static std::string Message(const HttpResult& r) {
     return std::string(Json(r).at("error").at("message").as_string());
   }
-
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<ApiServer> server_;
 };
 
 TEST_P(QueueApiTest, ClaimHeartbeatComplete) {

@@ -60,14 +60,8 @@ class Worker {
   pid_t pid_ = -1;
 };
 
-class QueueWorkerTest : public ::testing::TestWithParam<std::string> {
+class QueueWorkerTest : public ApiServerTest {
  protected:
-  void SetUp() override {
-    if (auto why = BackendUnavailable(GetParam())) GTEST_SKIP() << *why;
-    db_ = std::make_unique<TestDatabase>(GetParam());
-    server_ = std::make_unique<ApiServer>(*db_);
-  }
-
   void SubmitBatch(const std::vector<std::string>& texts) {
     json::array jobs;
     for (const auto& t : texts) jobs.push_back(json::object{{"model", "m"}, {"input_text", t}});
@@ -97,9 +91,6 @@ class QueueWorkerTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
-
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<ApiServer> server_;
 };
 
 TEST_P(QueueWorkerTest, ExecModelCompletesEveryJobAndSigtermExitsCleanly) {

@@ -35,6 +35,22 @@ class ApiServer {
   std::uint16_t port_ = 0;
 };
 
+// A test parameterised by backend name ("sqlite", "postgresql") with a fresh database and
+// an ApiServer (auth off) on it; skips (or fails, see BackendUnavailable) when the backend
+// is not available. Tests may replace server_ (e.g. with other options).
+class ApiServerTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (auto why = BackendUnavailable(GetParam())) GTEST_SKIP() << *why;
+    db_ = std::make_unique<TestDatabase>(GetParam());
+    server_ = std::make_unique<ApiServer>(*db_);
+  }
+  bool pg() const { return GetParam() == kPostgresqlBackend; }
+
+  std::unique_ptr<TestDatabase> db_;  // declared first: outlives the server on it
+  std::unique_ptr<ApiServer> server_;
+};
+
 // Options for an ApiServer on `database` (PostgreSQL) reached through `proxy`, with 1 s pool
 // timeouts, so that requests answer 503 soon after proxy.Break().
 cli::AppOptions OptionsThroughProxy(const TestDatabase& database, const TcpProxy& proxy);
