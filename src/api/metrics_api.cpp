@@ -1,5 +1,5 @@
 // GET /metrics: the Prometheus text exposition of requests, SQL statements, the connection
-// pool and jobs by status. Admin only. One statement: the jobs come from the stats counters
+// pool, jobs by status and the work queue. Admin only. One statement: the jobs come from the stats counters
 // (StatsService), never from a GROUP BY over ml_jobs.
 #include "api/request_parsing.hpp"
 #include "api/routes.hpp"
@@ -46,13 +46,33 @@ void AppendJobs(std::string& out, const jobs::CounterSnapshot& counters) {
   }
 }
 
+void AppendQueue(std::string& out, const jobs::QueueService& queue) {
+  const jobs::CompletionBatcherStats c = queue.Completions();
+  auto sample = [&out](std::string_view name, std::string_view type, std::string_view help,
+                       double value) {
+    obs::AppendHeader(out, name, type, help);
+    obs::AppendSample(out, name, {}, value);
+  };
+  sample("mljobs_queue_claims_waiting", "gauge", "Claims long-polling for work.",
+         static_cast<double>(queue.WaitingClaims()));
+  sample("mljobs_queue_completions_waiting", "gauge",
+         "Single completions queued for the next grouped write.", static_cast<double>(c.waiting));
+  sample("mljobs_queue_completions_writing", "gauge",
+         "Single completions in the grouped write under way.", static_cast<double>(c.writing));
+  sample("mljobs_queue_completion_writes_total", "counter",
+         "Grouped writes of single completions.", static_cast<double>(c.writes));
+  sample("mljobs_queue_completions_written_total", "counter",
+         "Single completions those writes carried.", static_cast<double>(c.written));
+}
+
 }  // namespace
 
 void AddMetricsRoutes(http::Router& router, jobs::AdminStore& admin, jobs::StatsService& stats,
-                      const obs::RequestMetrics& requests, const Guard& guard) {
+                      const jobs::QueueService& queue, const obs::RequestMetrics& requests,
+                      const Guard& guard) {
   router.Add("GET", "/metrics",
              guard.Require(Access::kAdmin,
-                           [&admin, &stats, &requests](http::Exchange& ex, const jobs::Caller&)
+                           [&admin, &stats, &queue, &requests](http::Exchange& ex, const jobs::Caller&)
                                -> asio::awaitable<http::Response> {
                              RequireKnownParams(ex.request(), {});
                              jobs::JobStats job_stats =
@@ -63,6 +83,7 @@ void AddMetricsRoutes(http::Router& router, jobs::AdminStore& admin, jobs::Stats
                              obs::StatementRegistry::Global().AppendPrometheus(response.body);
                              AppendPool(response.body, admin.Pool());
                              AppendJobs(response.body, job_stats.counters);
+                             AppendQueue(response.body, queue);
                              co_return response;
                            }));
 }

@@ -33,9 +33,10 @@ void AddAdminRoutes(http::Router& router, std::string_view backend, jobs::AdminS
                     const Guard& guard);
 
 // GET /metrics: Prometheus text (requests, statements, pool, jobs by status from the stats
-// counters). Admin only.
+// counters, the work queue's waiting claims and grouped completions). Admin only.
 void AddMetricsRoutes(http::Router& router, jobs::AdminStore& admin, jobs::StatsService& stats,
-                      const obs::RequestMetrics& requests, const Guard& guard);
+                      const jobs::QueueService& queue, const obs::RequestMetrics& requests,
+                      const Guard& guard);
 
 // GET /jobs/stats, GET /jobs/stats/timeseries?hours=N (1..720, default 48). Any role.
 void AddStatsRoutes(http::Router& router, jobs::StatsService& service, const Guard& guard);

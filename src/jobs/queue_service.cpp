@@ -128,7 +128,7 @@ asio::awaitable<Job> QueueService::Complete(obs::RequestStats& stats, CompletePa
   auto uuid = NormalizeUuid(p.id);
   if (!uuid) throw Error(ErrorCode::kNotFound, NotFoundMessage(p.id));
   Completion completion{*uuid, std::move(token), std::move(p.label), p.score};
-  co_return Resolve(co_await store_.Complete(stats, completion, NowMicros()), p.id);
+  co_return Resolve(co_await completions_.Complete(stats, std::move(completion)), p.id);
 }
 
 asio::awaitable<Job> QueueService::Fail(obs::RequestStats& stats, std::string_view id,
@@ -166,7 +166,12 @@ asio::awaitable<std::vector<LeaseOutcome>> QueueService::CompleteBatch(
     if (!ids.insert(*uuid).second) Invalid(where, "id", "appears twice in the batch");
     completions.push_back(Completion{*uuid, std::move(token), std::move(p.label), p.score});
   }
-  co_return co_await store_.CompleteBatch(stats, completions, NowMicros());
+  std::vector<LeaseResult> results =
+      co_await store_.CompleteBatch(stats, completions, NowMicros(), false);
+  std::vector<LeaseOutcome> outcomes;
+  outcomes.reserve(results.size());
+  for (const LeaseResult& result : results) outcomes.push_back(result.outcome);
+  co_return outcomes;
 }
 
 asio::awaitable<void> QueueService::RunReaper(std::chrono::milliseconds interval) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "jobs/completion_batcher.hpp"
 #include "jobs/queue_store.hpp"
 #include "jobs/work_notifier.hpp"
 #include "obs/request_stats.hpp"
@@ -57,7 +58,7 @@ struct FailParams {
 
 class QueueService {
  public:
-  explicit QueueService(QueueStore& store) : store_(store) {}
+  explicit QueueService(QueueStore& store) : store_(store), completions_(store) {}
 
   // Error(kInvalidArgument) naming the field for bad input; with wait_seconds > 0 and no
   // runnable job, waits until jobs are inserted (then claims again) or the wait ends
@@ -67,7 +68,8 @@ class QueueService {
   // The lease holder's calls. Error(kNotFound) for an unknown id; Error(kConflict) with
   // reason "lease_lost" when the token no longer holds the job (expired, re-leased,
   // finished) or "cancelled" when the job was cancelled. Complete repeated with the same
-  // token returns the completed job again.
+  // token returns the completed job again. Completions from concurrent callers are
+  // written together (CompletionBatcher).
   asio::awaitable<Job> Heartbeat(obs::RequestStats& stats, std::string_view id,
                                  std::string lease_token, int lease_seconds);
   asio::awaitable<Job> Complete(obs::RequestStats& stats, CompleteParams params);
@@ -82,6 +84,11 @@ class QueueService {
   // stderr and retried at the next tick. Spawn once, on the server's executor.
   asio::awaitable<void> RunReaper(std::chrono::milliseconds interval);
 
+  // For /metrics: single completions waiting, being written, and written so far.
+  CompletionBatcherStats Completions() const { return completions_.Stats(); }
+  // Claims long-polling for work right now.
+  std::size_t WaitingClaims() const { return long_polled_ ? store_.NewJobs().Waiters() : 0; }
+
   // Ends the reaper and every long poll (which answer with no jobs).
   void Stop();
 
@@ -90,6 +97,7 @@ class QueueService {
 
  private:
   QueueStore& store_;
+  CompletionBatcher completions_;
   WorkNotifier stop_{1};  // the reaper's sleep, cut short by Stop
   std::atomic<bool> long_polled_{false};
 };

@@ -81,15 +81,15 @@ class QueueStore {
                                                  std::string_view lease_token, Micros lease_micros,
                                                  Micros now) = 0;
 
-  // running with this token -> completed with the result (the token is kept, so that a
-  // repeat of the same call is kRepeated). One statement when it succeeds.
-  virtual asio::awaitable<LeaseResult> Complete(obs::RequestStats& stats,
-                                                const Completion& completion, Micros now) = 0;
-
-  // Completes many jobs in one statement (plus one lookup of those that did not change);
-  // one result per input, in input order. Ids and tokens are already checked to be UUIDs.
-  virtual asio::awaitable<std::vector<LeaseOutcome>> CompleteBatch(
-      obs::RequestStats& stats, std::span<const Completion> completions, Micros now) = 0;
+  // Completes many jobs in one statement (plus one lookup of those that did not change):
+  // running with the token -> completed with the result, keeping the token so that a
+  // repeat with the same token is kRepeated. One result per input, in input order. With
+  // `with_jobs`, each result carries the job as it is after the call (input_text and
+  // metadata included); without it, only outcomes are promised. Ids are distinct; ids and
+  // tokens are already checked to be UUIDs.
+  virtual asio::awaitable<std::vector<LeaseResult>> CompleteBatch(
+      obs::RequestStats& stats, std::span<const Completion> completions, Micros now,
+      bool with_jobs) = 0;
 
   // running with this token -> pending again with run_after = now + backoff when
   // request.retry and attempts < max_attempts, else failed; error is kept either way and

@@ -16,6 +16,13 @@ class RequestStats {
   void RecordStatement(std::string_view name, std::chrono::nanoseconds elapsed,
                        std::int64_t rows);
 
+  // Statements this request shared with others (a group commit of several requests):
+  // counted for this request; whoever ran them recorded them in the registry once.
+  void AddShared(int statements, std::chrono::nanoseconds elapsed) {
+    statements_ += statements;
+    db_time_ += elapsed;
+  }
+
   int statements() const { return statements_; }
   std::chrono::nanoseconds db_time() const { return db_time_; }
 

@@ -4,9 +4,13 @@
 // wake-up, retry backoff, and bad input that is a 4xx naming the field and changes nothing.
 #include <gtest/gtest.h>
 
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
 #include <boost/json.hpp>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <thread>
 
 #include "support/api_server.hpp"
@@ -52,6 +56,27 @@ class QueueApiTest : public ApiServerTest {
     return db_->Query(
         "SELECT job_uuid, status, attempts, lease_token, result_label, error, updated_at "
         "FROM ml_jobs ORDER BY id");
+  }
+
+  // One sample of GET /metrics (a metric without labels).
+  double Metric(const std::string& name) {
+    HttpResult r = server().Get("/metrics");
+    EXPECT_EQ(r.status, 200) << r.body;
+    const std::string prefix = "\n" + name + " ";
+    auto at = r.body.find(prefix);
+    if (at == std::string::npos) {
+      ADD_FAILURE() << name << " is not in /metrics";
+      return -1;
+    }
+    return std::stod(r.body.substr(at + prefix.size()));
+  }
+
+  // Polls /metrics until `name` reads `value` (the server's own view of its queue).
+  void AwaitMetric(const std::string& name, double value) {
+    for (int i = 0; i < 2000 && Metric(name) != value; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_EQ(Metric(name), value) << name;
   }
 
   static std::string Code(const HttpResult& r) {
@@ -215,6 +240,87 @@ TEST_P(QueueApiTest, BatchCompleteAnswersPerJobInOneStatement) {
   EXPECT_EQ(answers[1].at("status"), "lease_lost");
   EXPECT_EQ(answers[1].at("id"), jobs[1].at("id"));
   EXPECT_EQ(answers[2].at("status"), "completed");
+}
+
+// Another session holding the database's write path: a row lock on PostgreSQL, the write
+// lock on SQLite (shorter than the server's 2 s busy timeout in this test).
+class WriteBlocker {
+ public:
+  WriteBlocker(const TestDatabase& db, const std::string& uuid) {
+    if (db.backend() == "postgresql") {
+      pg_.reset(PQconnectdb(db.url().c_str()));
+      Exec("BEGIN");
+      Exec("SELECT 1 FROM ml_jobs WHERE job_uuid = '" + uuid + "' FOR UPDATE");
+    } else {
+      sqlite3* handle = nullptr;
+      EXPECT_EQ(sqlite3_open(db.sqlite_path().c_str(), &handle), SQLITE_OK);
+      sqlite_.reset(handle);
+      EXPECT_EQ(sqlite3_exec(handle, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+  }
+  void Release() {
+    if (pg_) Exec("COMMIT");
+    if (sqlite_) {
+      EXPECT_EQ(sqlite3_exec(sqlite_.get(), "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+  }
+
+ private:
+  void Exec(const std::string& sql) {
+    std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(pg_.get(), sql.c_str()), &PQclear);
+    EXPECT_TRUE(PQresultStatus(r.get()) == PGRES_COMMAND_OK ||
+                PQresultStatus(r.get()) == PGRES_TUPLES_OK)
+        << PQerrorMessage(pg_.get());
+  }
+  std::unique_ptr<PGconn, decltype(&PQfinish)> pg_{nullptr, &PQfinish};
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> sqlite_{nullptr, &sqlite3_close};
+};
+
+// Single completions that arrive while one is being written wait and are then written
+// together: 1 + 8 completions take exactly two statements, and each caller still gets
+// its own job back.
+TEST_P(QueueApiTest, ConcurrentCompletionsAreWrittenTogether) {
+  for (int i = 0; i < 9; ++i) Submit();
+  json::array jobs = Claim({{"worker", "w"}, {"limit", 9}});
+  ASSERT_EQ(jobs.size(), 9u);
+  auto id = [&](std::size_t i) { return std::string(jobs[i].at("id").as_string()); };
+  auto token = [&](std::size_t i) { return std::string(jobs[i].at("lease_token").as_string()); };
+  auto send = [&](std::size_t i) {
+    return std::async(std::launch::async, [&, i] {
+      HttpConnection connection(server().port(), std::chrono::seconds(30));
+      return connection.Send(
+          "POST", "/jobs/" + id(i) + "/complete",
+          json::serialize(json::object{{"lease_token", token(i)},
+                                       {"result_label", "label-" + std::to_string(i)},
+                                       {"result_score", 0.5}}));
+    });
+  };
+  const double writes = Metric("mljobs_queue_completion_writes_total");
+
+  WriteBlocker blocker(*db_, id(0));
+  std::vector<std::future<HttpResult>> answers;
+  answers.push_back(send(0));
+  AwaitMetric("mljobs_queue_completions_writing", 1);  // job 0's write waits on the lock
+  for (std::size_t i = 1; i < 9; ++i) answers.push_back(send(i));
+  AwaitMetric("mljobs_queue_completions_waiting", 8);
+  blocker.Release();
+
+  for (std::size_t i = 0; i < 9; ++i) {
+    HttpResult r = answers[i].get();
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.Header("x-db-statements"), "1");
+    json::value job = Json(r);
+    EXPECT_EQ(job.at("id").as_string(), id(i));
+    EXPECT_EQ(job.at("status"), "completed");
+    EXPECT_EQ(job.at("result_label").as_string(), "label-" + std::to_string(i));
+    EXPECT_EQ(Status(id(i)), "completed");
+  }
+  EXPECT_EQ(Metric("mljobs_queue_completion_writes_total"), writes + 2);
+  EXPECT_EQ(Metric("mljobs_queue_completions_waiting"), 0);
+  // A repeat of one of them is answered alike, and a stale token still gets 409.
+  HttpResult repeat = Complete(id(4), token(4), "label-4");
+  EXPECT_EQ(repeat.status, 200) << repeat.body;
+  EXPECT_EQ(Complete(id(5), token(4)).status, 409);
 }
 
 TEST_P(QueueApiTest, LongPollWakesWhenAJobIsSubmitted) {

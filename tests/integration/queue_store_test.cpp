@@ -39,6 +39,12 @@ std::string Uuid(long long n) {
   return text;
 }
 
+std::vector<LeaseOutcome> Outcomes(const std::vector<jobs::LeaseResult>& results) {
+  std::vector<LeaseOutcome> out;
+  for (const jobs::LeaseResult& r : results) out.push_back(r.outcome);
+  return out;
+}
+
 NewJob MakeJob(long long n, Micros created_at, int priority = 0, std::string model = "m",
                int max_attempts = 3) {
   NewJob job;
@@ -85,7 +91,10 @@ class QueueStoreTest : public testing::StoreTest {
   jobs::LeaseResult Complete(const Job& job, std::string_view token, Micros now,
                              std::string label = "pos") {
     obs::RequestStats stats;
-    return Run(queue().Complete(stats, Completion{job.uuid, std::string(token), label, 0.75}, now));
+    std::vector<Completion> one{Completion{job.uuid, std::string(token), label, 0.75}};
+    std::vector<jobs::LeaseResult> results = Run(queue().CompleteBatch(stats, one, now, true));
+    EXPECT_EQ(results.size(), 1u);
+    return std::move(results.at(0));
   }
 
   jobs::LeaseResult Fail(const Job& job, Micros now, bool retry = true) {
@@ -169,9 +178,10 @@ TEST_P(QueueStoreTest, SixteenClaimersDrainTwentyThousandJobsExactlyOnce) {
               ++claimed[job.uuid];
               done.push_back(Completion{job.uuid, *job.lease_token, "ok", 1.0});
             }
-            auto outcomes = co_await queue().CompleteBatch(stats, done, kBase + kJobs + kSecond);
-            for (LeaseOutcome o : outcomes) {
-              if (o != LeaseOutcome::kOk) throw std::runtime_error("a completion was refused");
+            auto results =
+                co_await queue().CompleteBatch(stats, done, kBase + kJobs + kSecond, false);
+            for (const jobs::LeaseResult& r : results) {
+              if (r.outcome != LeaseOutcome::kOk) throw std::runtime_error("a completion was refused");
             }
           }
         },
@@ -334,7 +344,7 @@ TEST_P(QueueStoreTest, CompleteBatchAnswersPerJob) {
       {c[2].uuid, *c[2].lease_token, "e", 0.25},
   };
   obs::RequestStats stats;
-  auto outcomes = Run(queue().CompleteBatch(stats, batch, kBase + 2 * kSecond));
+  auto outcomes = Outcomes(Run(queue().CompleteBatch(stats, batch, kBase + 2 * kSecond, false)));
   EXPECT_EQ(outcomes, (std::vector<LeaseOutcome>{LeaseOutcome::kOk, LeaseOutcome::kLeaseLost,
                                                  LeaseOutcome::kNotFound, LeaseOutcome::kCancelled,
                                                  LeaseOutcome::kOk}));
@@ -344,13 +354,54 @@ TEST_P(QueueStoreTest, CompleteBatchAnswersPerJob) {
   // A repeat of a good batch: one statement that changes nothing, then the lookup says
   // "already completed with this token".
   obs::RequestStats repeat;
-  auto again = Run(queue().CompleteBatch(repeat, std::vector<Completion>{batch[0]}, kBase));
+  auto again =
+      Outcomes(Run(queue().CompleteBatch(repeat, std::vector<Completion>{batch[0]}, kBase, false)));
   EXPECT_EQ(again, std::vector<LeaseOutcome>{LeaseOutcome::kRepeated});
   obs::RequestStats happy;
-  auto ok = Run(queue().CompleteBatch(
-      happy, std::vector<Completion>{{c[1].uuid, *c[1].lease_token, "b", 1}}, kBase));
+  auto ok = Outcomes(Run(queue().CompleteBatch(
+      happy, std::vector<Completion>{{c[1].uuid, *c[1].lease_token, "b", 1}}, kBase, false)));
   EXPECT_EQ(ok, std::vector<LeaseOutcome>{LeaseOutcome::kOk});
   EXPECT_EQ(happy.statements(), 1);
+}
+
+// The form single completions are grouped into: every caller gets its job back, changed
+// or not, in one statement (plus one lookup for the unchanged).
+TEST_P(QueueStoreTest, CompleteBatchWithJobsReturnsEachJob) {
+  Insert({MakeJob(1, kBase), MakeJob(2, kBase + 1), MakeJob(3, kBase + 2)});
+  std::vector<Job> c = ClaimJobs(Claim(3, kBase + kSecond));
+  ASSERT_EQ(c.size(), 3u);
+  std::vector<Completion> batch = {
+      {c[2].uuid, *c[2].lease_token, "late", 0.125},
+      {c[0].uuid, *c[0].lease_token, "first", 0.5},
+      {c[1].uuid, *c[0].lease_token, "x", 0.5},  // wrong token
+      {Uuid(99), *c[0].lease_token, "x", 0.5},   // no such job
+  };
+  obs::RequestStats stats;
+  auto results = Run(queue().CompleteBatch(stats, batch, kBase + 2 * kSecond, true));
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(Outcomes(results), (std::vector<LeaseOutcome>{LeaseOutcome::kOk, LeaseOutcome::kOk,
+                                                          LeaseOutcome::kLeaseLost,
+                                                          LeaseOutcome::kNotFound}));
+  EXPECT_EQ(stats.statements(), 2);
+  ASSERT_TRUE(results[0].job && results[1].job && results[2].job);
+  EXPECT_FALSE(results[3].job);
+  EXPECT_EQ(results[0].job->uuid, c[2].uuid);
+  EXPECT_EQ(results[0].job->status, JobStatus::kCompleted);
+  EXPECT_EQ(results[0].job->result_label, "late");
+  EXPECT_EQ(results[0].job->result_score, 0.125);
+  EXPECT_EQ(results[0].job->completed_at, kBase + 2 * kSecond);
+  EXPECT_EQ(results[0].job->input_text, c[2].input_text);
+  EXPECT_EQ(results[1].job->uuid, c[0].uuid);
+  EXPECT_EQ(results[1].job->result_label, "first");
+  EXPECT_EQ(results[2].job->uuid, c[1].uuid);
+  EXPECT_EQ(results[2].job->status, JobStatus::kRunning);
+  // Repeated with the same token: answered as a repeat, with the job as completed.
+  obs::RequestStats again;
+  auto repeat = Run(queue().CompleteBatch(again, std::vector<Completion>{batch[1]}, kBase, true));
+  ASSERT_EQ(repeat.size(), 1u);
+  EXPECT_EQ(repeat[0].outcome, LeaseOutcome::kRepeated);
+  ASSERT_TRUE(repeat[0].job);
+  EXPECT_EQ(repeat[0].job->result_label, "first");
 }
 
 TEST_P(QueueStoreTest, ClaimWalksThePendingClaimIndex) {

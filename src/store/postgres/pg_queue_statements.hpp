@@ -33,34 +33,29 @@ inline constexpr PgStatement kHeartbeatJob{
     "WHERE job_uuid = $1::uuid AND lease_token = $2::uuid AND status = 'running' "
     "RETURNING " MLJOBS_PG_ALL_COLUMNS};
 
-// Keeps lease_token, so a repeat with the same token can be recognised and answered alike.
-// $1 uuid, $2 token, $3 label, $4 score, $5 now.
-inline constexpr PgStatement kCompleteJob{
-    "complete_job",
-    "UPDATE ml_jobs SET status = 'completed', result_label = $3::text, "
-    "result_score = $4::float8, completed_at = $5::timestamptz, updated_at = $5::timestamptz, "
-    "lease_expires_at = NULL "
-    "WHERE job_uuid = $1::uuid AND lease_token = $2::uuid AND status = 'running' "
-    "RETURNING " MLJOBS_PG_ALL_COLUMNS};
-
 // Parallel arrays, one element per job (the service rejects repeated ids). Scores travel as
-// text, which float8 input reads back exactly (shortest round-trip form).
+// text, which float8 input reads back exactly (shortest round-trip form). Keeps lease_token,
+// so a repeat with the same token can be recognised and answered alike.
 // $1 uuids, $2 tokens, $3 labels, $4 scores, $5 now.
-inline constexpr PgStatement kCompleteJobs{
-    "complete_jobs",
-    "UPDATE ml_jobs AS j SET status = 'completed', result_label = t.label, "
-    "result_score = t.score::float8, completed_at = $5::timestamptz, "
-    "updated_at = $5::timestamptz, lease_expires_at = NULL "
-    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
-    "AS t(job_uuid, lease_token, label, score) "
-    "WHERE j.job_uuid = t.job_uuid::uuid AND j.lease_token = t.lease_token::uuid "
-    "AND j.status = 'running' "
-    "RETURNING j.job_uuid::text"};
+#define MLJOBS_PG_COMPLETE_JOBS                                                               \
+  "UPDATE ml_jobs AS j SET status = 'completed', result_label = t.label, "                    \
+  "result_score = t.score::float8, completed_at = $5::timestamptz, "                          \
+  "updated_at = $5::timestamptz, lease_expires_at = NULL "                                    \
+  "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(u, tok, label, score) "  \
+  "WHERE j.job_uuid = t.u::uuid AND j.lease_token = t.tok::uuid AND j.status = 'running' "
 
-// Only for the jobs kCompleteJobs did not change: why not (absent, cancelled, repeat).
+// POST /queue/complete: only which jobs changed.
+inline constexpr PgStatement kCompleteJobs{"complete_jobs",
+                                           MLJOBS_PG_COMPLETE_JOBS "RETURNING j.job_uuid::text"};
+
+// Single completions written together (jobs::CompletionBatcher): each caller gets its job.
+inline constexpr PgStatement kCompleteJobsReturningJobs{
+    "complete_jobs_returning_jobs", MLJOBS_PG_COMPLETE_JOBS "RETURNING " MLJOBS_PG_ALL_COLUMNS};
+
+// Only for the jobs a completion did not change: why not (absent, cancelled, repeat).
 inline constexpr PgStatement kCompleteJobsLookup{
     "complete_jobs_lookup",
-    "SELECT " MLJOBS_PG_LIGHT_COLUMNS " FROM ml_jobs WHERE job_uuid = ANY($1::text[]::uuid[])"};
+    "SELECT " MLJOBS_PG_ALL_COLUMNS " FROM ml_jobs WHERE job_uuid = ANY($1::text[]::uuid[])"};
 
 // Back to pending after an exponential backoff, min(base * 2^(attempts-1), cap), while
 // attempts remain and the worker asked for a retry; otherwise failed for good.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <set>
 #include <unordered_map>
 
 #include "common/error.hpp"
@@ -90,23 +89,11 @@ asio::awaitable<jobs::LeaseResult> PgQueueStore::Heartbeat(obs::RequestStats& st
   co_return co_await RunLeaseCall(stats, kHeartbeatJob, params, uuid, lease_token, false);
 }
 
-asio::awaitable<jobs::LeaseResult> PgQueueStore::Complete(obs::RequestStats& stats,
-                                                          const jobs::Completion& completion,
-                                                          jobs::Micros now) {
-  PgParams params;
-  params.AddText(completion.uuid);
-  params.AddText(completion.lease_token);
-  params.AddText(completion.label);
-  params.AddText(DoubleText(completion.score));
-  params.AddTimestamp(now);
-  co_return co_await RunLeaseCall(stats, kCompleteJob, params, completion.uuid,
-                                  completion.lease_token, true);
-}
-
-asio::awaitable<std::vector<jobs::LeaseOutcome>> PgQueueStore::CompleteBatch(
-    obs::RequestStats& stats, std::span<const jobs::Completion> completions, jobs::Micros now) {
-  std::vector<jobs::LeaseOutcome> outcomes(completions.size(), jobs::LeaseOutcome::kOk);
-  if (completions.empty()) co_return outcomes;
+asio::awaitable<std::vector<jobs::LeaseResult>> PgQueueStore::CompleteBatch(
+    obs::RequestStats& stats, std::span<const jobs::Completion> completions, jobs::Micros now,
+    bool with_jobs) {
+  std::vector<jobs::LeaseResult> results(completions.size());
+  if (completions.empty()) co_return results;
   std::vector<std::string> scores;
   std::vector<std::optional<std::string_view>> uuids, tokens, labels, score_texts;
   scores.reserve(completions.size());
@@ -124,34 +111,42 @@ asio::awaitable<std::vector<jobs::LeaseOutcome>> PgQueueStore::CompleteBatch(
   params.AddTextArray(score_texts);
   params.AddTimestamp(now);
 
+  std::unordered_map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < completions.size(); ++i) index.emplace(completions[i].uuid, i);
   auto conn = co_await pool_.Acquire();
-  PgResult changed = co_await conn->Run(stats, Prepared(kCompleteJobs, params));
-  std::set<std::string, std::less<>> done;
-  for (int i = 0; i < changed.Rows(); ++i) done.emplace(changed.Text(i, 0));
-  if (done.size() == completions.size()) co_return outcomes;
+  PgResult changed = co_await conn->Run(
+      stats, Prepared(with_jobs ? kCompleteJobsReturningJobs : kCompleteJobs, params));
+  std::size_t done = 0;
+  for (int row = 0; row < changed.Rows(); ++row, ++done) {
+    if (with_jobs) {
+      jobs::Job job = PgJobReader(changed).Read(row);
+      jobs::LeaseResult& result = results[index.at(job.uuid)];
+      result.outcome = jobs::LeaseOutcome::kOk;
+      result.job = std::move(job);
+    } else {
+      results[index.at(std::string(changed.Text(row, 0)))].outcome = jobs::LeaseOutcome::kOk;
+    }
+  }
+  if (done == completions.size()) co_return results;
 
   // The unhappy path only: one lookup for every job that did not change.
   std::vector<std::optional<std::string_view>> missing;
-  for (const jobs::Completion& c : completions) {
-    if (!done.contains(c.uuid)) missing.emplace_back(c.uuid);
+  for (std::size_t i = 0; i < completions.size(); ++i) {
+    if (results[i].outcome != jobs::LeaseOutcome::kOk) missing.emplace_back(completions[i].uuid);
   }
   PgParams lookup;
   lookup.AddTextArray(missing);
   PgResult current = co_await conn->Run(stats, Prepared(kCompleteJobsLookup, lookup));
-  std::unordered_map<std::string, jobs::Job> found;
   PgJobReader reader(current);
-  for (int i = 0; i < current.Rows(); ++i) {
-    jobs::Job job = reader.Read(i);
-    found.emplace(job.uuid, std::move(job));
+  for (int row = 0; row < current.Rows(); ++row) {
+    jobs::Job job = reader.Read(row);
+    results[index.at(job.uuid)].job = std::move(job);
   }
   for (std::size_t i = 0; i < completions.size(); ++i) {
-    if (done.contains(completions[i].uuid)) continue;
-    auto it = found.find(completions[i].uuid);
-    std::optional<jobs::Job> job;
-    if (it != found.end()) job = it->second;
-    outcomes[i] = jobs::ExplainUnchanged(job, completions[i].lease_token, true);
+    if (results[i].outcome == jobs::LeaseOutcome::kOk) continue;
+    results[i].outcome = jobs::ExplainUnchanged(results[i].job, completions[i].lease_token, true);
   }
-  co_return outcomes;
+  co_return results;
 }
 
 asio::awaitable<jobs::LeaseResult> PgQueueStore::Fail(obs::RequestStats& stats,

@@ -27,12 +27,9 @@ class PgQueueStore final : public jobs::QueueStore {
                                                std::string_view lease_token,
                                                jobs::Micros lease_micros,
                                                jobs::Micros now) override;
-  asio::awaitable<jobs::LeaseResult> Complete(obs::RequestStats& stats,
-                                              const jobs::Completion& completion,
-                                              jobs::Micros now) override;
-  asio::awaitable<std::vector<jobs::LeaseOutcome>> CompleteBatch(
-      obs::RequestStats& stats, std::span<const jobs::Completion> completions,
-      jobs::Micros now) override;
+  asio::awaitable<std::vector<jobs::LeaseResult>> CompleteBatch(
+      obs::RequestStats& stats, std::span<const jobs::Completion> completions, jobs::Micros now,
+      bool with_jobs) override;
   asio::awaitable<jobs::LeaseResult> Fail(obs::RequestStats& stats, std::string_view uuid,
                                           const jobs::FailRequest& request) override;
   asio::awaitable<int> ReapExpired(obs::RequestStats& stats, jobs::Micros now,

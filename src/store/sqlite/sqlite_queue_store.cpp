@@ -106,31 +106,19 @@ asio::awaitable<jobs::LeaseResult> SqliteQueueStore::Heartbeat(obs::RequestStats
   });
 }
 
-asio::awaitable<jobs::LeaseResult> SqliteQueueStore::Complete(obs::RequestStats& stats,
-                                                              const jobs::Completion& completion,
-                                                              jobs::Micros now) {
-  co_return co_await db_.OnWriter([&](Connection& connection) {
-    Statement statement = connection.Prepare(kCompleteJob.sql());
-    statement.BindText(":label", completion.label);
-    statement.BindDouble(":score", completion.score);
-    statement.BindInt64(":now", now);
-    statement.BindText(":uuid", completion.uuid);
-    statement.BindText(":token", completion.lease_token);
-    return RunLeaseCall(connection, stats, kCompleteJob.name, statement, completion.uuid,
-                        completion.lease_token, true);
-  });
-}
-
-asio::awaitable<std::vector<jobs::LeaseOutcome>> SqliteQueueStore::CompleteBatch(
-    obs::RequestStats& stats, std::span<const jobs::Completion> completions, jobs::Micros now) {
-  std::vector<jobs::LeaseOutcome> outcomes(completions.size(), jobs::LeaseOutcome::kOk);
-  if (completions.empty()) co_return outcomes;
+asio::awaitable<std::vector<jobs::LeaseResult>> SqliteQueueStore::CompleteBatch(
+    obs::RequestStats& stats, std::span<const jobs::Completion> completions, jobs::Micros now,
+    bool with_jobs) {
+  std::vector<jobs::LeaseResult> results(completions.size());
+  if (completions.empty()) co_return results;
   co_await db_.OnWriter([&](Connection& connection) {
     Transaction transaction(connection);
     std::vector<std::size_t> unchanged;
     {
-      StatementTimer timer(stats, kCompleteJobsBatch.name);
-      Statement statement = connection.Prepare(kCompleteJobsBatch.sql());
+      // With jobs: the RETURNING form of the same change, so no second read per job.
+      StatementTimer timer(stats, with_jobs ? kCompleteJob.name : kCompleteJobsBatch.name);
+      Statement statement =
+          connection.Prepare(with_jobs ? kCompleteJob.sql() : kCompleteJobsBatch.sql());
       for (std::size_t i = 0; i < completions.size(); ++i) {
         const jobs::Completion& c = completions[i];
         statement.BindText(":label", c.label);
@@ -138,23 +126,36 @@ asio::awaitable<std::vector<jobs::LeaseOutcome>> SqliteQueueStore::CompleteBatch
         statement.BindInt64(":now", now);
         statement.BindText(":uuid", c.uuid);
         statement.BindText(":token", c.lease_token);
-        statement.Step();
-        if (sqlite3_changes(connection.handle()) == 0) unchanged.push_back(i);
+        bool changed = false;
+        if (with_jobs) {
+          std::vector<jobs::Job> rows = ReadAll(statement);
+          changed = !rows.empty();
+          if (changed) results[i].job = std::move(rows.front());
+        } else {
+          statement.Step();
+          changed = sqlite3_changes(connection.handle()) != 0;
+        }
         statement.Reset();
+        if (changed) {
+          results[i].outcome = jobs::LeaseOutcome::kOk;
+        } else {
+          unchanged.push_back(i);
+        }
       }
       timer.Done(static_cast<std::int64_t>(completions.size() - unchanged.size()));
     }
     if (!unchanged.empty()) {
       StatementTimer timer(stats, kCompleteJobsLookup);
       for (std::size_t i : unchanged) {
-        outcomes[i] = jobs::ExplainUnchanged(Lookup(connection, completions[i].uuid),
-                                             completions[i].lease_token, true);
+        results[i].job = Lookup(connection, completions[i].uuid);
+        results[i].outcome =
+            jobs::ExplainUnchanged(results[i].job, completions[i].lease_token, true);
       }
       timer.Done(static_cast<std::int64_t>(unchanged.size()));
     }
     transaction.Commit();
   });
-  co_return outcomes;
+  co_return results;
 }
 
 asio::awaitable<jobs::LeaseResult> SqliteQueueStore::Fail(obs::RequestStats& stats,
