@@ -182,6 +182,7 @@ asio::awaitable<void> QueueService::RunReaper(std::chrono::milliseconds interval
       // A full batch means more may be waiting: go again at once.
       while (co_await store_.ReapExpired(stats, NowMicros(), kReapBatch) == kReapBatch) {
       }
+      co_await store_.Tidy(stats);
     } catch (const Error& e) {
       std::cerr << "mljobs: reaper: " << e.what() << std::endl;
     }

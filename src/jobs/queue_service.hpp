@@ -80,8 +80,9 @@ class QueueService {
   asio::awaitable<std::vector<LeaseOutcome>> CompleteBatch(obs::RequestStats& stats,
                                                            std::vector<CompleteParams> batch);
 
-  // Returns expired leases every `interval` until Stop. Errors (an outage) are reported on
-  // stderr and retried at the next tick. Spawn once, on the server's executor.
+  // Every `interval` until Stop: returns expired leases, then runs the store's Tidy.
+  // Errors (an outage) are reported on stderr and retried at the next tick. Spawn once,
+  // on the server's executor.
   asio::awaitable<void> RunReaper(std::chrono::milliseconds interval);
 
   // For /metrics: single completions waiting, being written, and written so far.

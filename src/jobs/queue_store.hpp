@@ -102,6 +102,11 @@ class QueueStore {
   // statement on the running-lease index. Returns how many rows changed.
   virtual asio::awaitable<int> ReapExpired(obs::RequestStats& stats, Micros now, int limit) = 0;
 
+  // Upkeep the reaper runs every tick. PostgreSQL vacuums its queue table (see migration
+  // 0009) once enough jobs were claimed through this store since the last time; SQLite
+  // has none to do. Runs no statement when there is nothing to do.
+  virtual asio::awaitable<void> Tidy(obs::RequestStats& stats) = 0;
+
   // Signalled (at least) whenever jobs were inserted into this database; long-polling
   // claims wait on it.
   virtual WorkNotifier& NewJobs() = 0;

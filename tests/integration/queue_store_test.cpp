@@ -14,6 +14,7 @@
 #include "jobs/job.hpp"
 #include "jobs/queue_store.hpp"
 #include "obs/request_stats.hpp"
+#include "store/postgres/pg_queue_statements.hpp"
 #include "store/sqlite/sqlite_queue_statements.hpp"
 #include "support/test_backends.hpp"
 
@@ -404,29 +405,88 @@ TEST_P(QueueStoreTest, CompleteBatchWithJobsReturnsEachJob) {
   EXPECT_EQ(repeat[0].job->result_label, "first");
 }
 
-TEST_P(QueueStoreTest, ClaimWalksThePendingClaimIndex) {
+TEST_P(QueueStoreTest, ClaimWalksTheClaimIndex) {
   std::vector<NewJob> jobs;
   for (int i = 0; i < 2000; ++i) jobs.push_back(MakeJob(i, kBase + i, i % 3));
   Insert(jobs);
   std::string plan;
   if (GetParam() == "postgresql") {
-    database().Query("ANALYZE ml_jobs");
+    // The store's own statement, planned with its parameters; EXPLAIN alone changes nothing.
+    database().Query("ANALYZE ml_jobs; ANALYZE ml_jobs_queue");
     for (const auto& row : database().Query(
-             "EXPLAIN SELECT id FROM ml_jobs WHERE status = 'pending' "
-             "AND run_after <= now() ORDER BY priority DESC, created_at, id LIMIT 10 "
-             "FOR UPDATE SKIP LOCKED")) {
+             "PREPARE claim AS " + std::string(store::postgres::kClaimJobs.sql) +
+             "; EXPLAIN EXECUTE claim(now(), 30000000, 'w', 10, NULL)")) {
       plan += *row[0] + "\n";
     }
+    EXPECT_NE(plan.find("ml_jobs_queue_claim_idx"), std::string::npos) << plan;
+    EXPECT_NE(plan.find("ml_jobs_pkey"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
   } else {
     // The store's own statement (unbound parameters are NULL to EXPLAIN).
     for (const auto& row : database().Query("EXPLAIN QUERY PLAN " +
                                             std::string(store::sqlite::kClaimJobs.sql()))) {
       plan += *row.back() + "\n";
     }
+    EXPECT_NE(plan.find("ml_jobs_pending_claim_idx"), std::string::npos) << plan;
   }
-  EXPECT_NE(plan.find("ml_jobs_pending_claim_idx"), std::string::npos) << plan;
   EXPECT_EQ(plan.find("Sort"), std::string::npos) << plan;
   EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+}
+
+// PostgreSQL's queue table (migration 0009) holds exactly the pending jobs through every
+// way a job enters or leaves pending, and Tidy vacuums it once enough jobs were claimed.
+TEST_P(QueueStoreTest, QueueTableHoldsExactlyThePendingJobs) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "PostgreSQL's queue table";
+  auto in_step = [&] {
+    auto queued = database().Query("SELECT string_agg(job_id::text, ',' ORDER BY job_id) "
+                                   "FROM ml_jobs_queue");
+    auto pending = database().Query(
+        "SELECT string_agg(id::text, ',' ORDER BY id) FROM ml_jobs WHERE status = 'pending'");
+    EXPECT_EQ(queued[0][0], pending[0][0]);
+    // The claim key is copied too.
+    EXPECT_EQ(database().Query("SELECT count(*) FROM ml_jobs_queue q JOIN ml_jobs j ON j.id = "
+                               "q.job_id WHERE (q.priority, q.created_at, q.run_after, q.model) "
+                               "IS DISTINCT FROM (j.priority, j.created_at, j.run_after, j.model)")
+                  [0][0],
+              "0");
+    return queued[0][0];
+  };
+  std::vector<NewJob> jobs;
+  for (int i = 1; i <= 6; ++i) jobs.push_back(MakeJob(i, kBase + i, i % 2, "m", 2));
+  Insert(jobs);
+  EXPECT_EQ(in_step(), "1,2,3,4,5,6");
+  std::vector<Job> c = ClaimJobs(Claim(3, kBase + kSecond));  // priority 1 first: 1, 3, 5
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(in_step(), "2,4,6");
+  obs::RequestStats stats;
+  Run(store().Cancel(stats, Uuid(2), std::nullopt, kBase + kSecond));
+  EXPECT_EQ(in_step(), "4,6");
+  EXPECT_EQ(Fail(c[0], kBase + 2 * kSecond, true).outcome, LeaseOutcome::kOk);  // a retry
+  EXPECT_EQ(in_step(), "1,4,6");
+  EXPECT_EQ(Run(queue().ReapExpired(stats, kBase + 1000 * kSecond, 10)), 2);  // 3 and 5
+  EXPECT_EQ(in_step(), "1,3,4,5,6");
+  database().Query("DELETE FROM ml_jobs WHERE id IN (4, 1)");
+  EXPECT_EQ(in_step(), "3,5,6");
+  database().Query("TRUNCATE ml_jobs");
+  EXPECT_EQ(database().Query("SELECT count(*) FROM ml_jobs_queue")[0][0], "0");
+
+  // Tidy: no statement until 1,000 jobs were claimed, then one VACUUM.
+  obs::RequestStats idle;
+  Run(queue().Tidy(idle));
+  EXPECT_EQ(idle.statements(), 0);
+  std::vector<NewJob> many;
+  for (int i = 0; i < 1000; ++i) many.push_back(MakeJob(100 + i, kBase + i));
+  Insert(many);
+  ASSERT_EQ(ClaimJobs(Claim(1000, kBase + kSecond)).size(), 1000u);
+  obs::RequestStats tidy;
+  Run(queue().Tidy(tidy));
+  EXPECT_EQ(tidy.statements(), 1);
+  EXPECT_EQ(database().Query("SELECT vacuum_count FROM pg_stat_user_tables "
+                             "WHERE relname = 'ml_jobs_queue'")[0][0],
+            "1");
+  obs::RequestStats again;
+  Run(queue().Tidy(again));
+  EXPECT_EQ(again.statements(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, QueueStoreTest, ::testing::Values("sqlite", "postgresql"));

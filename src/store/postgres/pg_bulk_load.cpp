@@ -38,7 +38,15 @@ constexpr PgStatement kSeedIsEmpty{"seed_is_empty", "SELECT NOT EXISTS (SELECT 1
 // An empty table truncated in this transaction lets COPY FREEZE write rows already frozen
 // and all-visible: no hint-bit rewrite or anti-wraparound VACUUM of 10M rows later, and
 // index-only scans work at once.
-constexpr PgStatement kSeedTruncate{"seed_truncate", "TRUNCATE ml_jobs"};
+constexpr PgStatement kSeedTruncate{"seed_truncate", "TRUNCATE ml_jobs, ml_jobs_queue"};
+constexpr PgStatement kSeedLastId{"seed_last_id", "SELECT coalesce(max(id), 0) FROM ml_jobs"};
+// The queue rows of the loaded pending jobs, which the paused trigger (ml_jobs_queue_sync)
+// would have written. $1: max(id) before the load.
+constexpr std::string_view kSeedQueueName = "seed_queue";
+constexpr std::string_view kSeedQueueSql =
+    "INSERT INTO ml_jobs_queue (job_id, priority, created_at, run_after, model) "
+    "SELECT id, priority, created_at, run_after, model FROM ml_jobs "
+    "WHERE id > $1::int8 AND status = 'pending'";
 // Indexes that back no constraint (the primary key stays: ids are appended in order, so
 // its inserts are cheap and it guards the load).
 constexpr PgStatement kSeedSecondaryIndexes{
@@ -279,6 +287,7 @@ bool PgBulkLoad::BeginLoad(obs::RequestStats& stats) {
   Exec(stats, kSeedPauseTriggers);
   Exec(stats, kSeedLock);
   const bool empty = Exec(stats, kSeedIsEmpty).at(0).at(0) == "t";
+  last_id_before_ = Exec(stats, kSeedLastId).at(0).at(0);
   std::vector<std::int64_t> bounds;
   for (auto& row : Exec(stats, kSeedRunBuckets)) bounds.push_back(std::stoll(row.at(0)));
   tally_.emplace(std::move(bounds));
@@ -351,6 +360,8 @@ std::int64_t PgBulkLoad::FinishLoad(obs::RequestStats& stats,
     if (on_phase) on_phase("building index " + name);
     Exec(stats, kSeedCreateIndex, definition);
   }
+  if (on_phase) on_phase("queueing pending jobs");
+  Exec(stats, kSeedQueueName, std::string(kSeedQueueSql), {last_id_before_});
   if (on_phase) on_phase("counting");
   AddCounters(stats);
   if (on_phase) on_phase("analyzing");

@@ -52,6 +52,7 @@ class PgBulkLoad final : public jobs::BulkLoadStore {
   const std::string url_;
   PGconn* conn_ = nullptr;  // open from Begin to the end of Finish
   std::int64_t rows_ = 0;
+  std::string last_id_before_;  // max(id) before the COPY: the loaded rows are above it
   // Secondary indexes dropped by Begin: (name, CREATE INDEX statement from pg_get_indexdef).
   std::vector<std::pair<std::string, std::string>> dropped_indexes_;
   std::string_view copy_name_;  // the COPY statement Begin started

@@ -6,23 +6,37 @@
 
 namespace mljobs::store::postgres {
 
-// One statement leases the batch. The ARRAY(...) sub-select runs once (an InitPlan) and
-// walks ml_jobs_pending_claim_idx in claim order; FOR UPDATE SKIP LOCKED makes concurrent
-// claims pass over each other's rows instead of queueing behind them, and re-checks the
-// WHERE on the locked row version, so a job is never leased twice.
+// One statement leases the batch. `candidates` walks ml_jobs_queue_claim_idx (migration
+// 0009) in claim order; FOR UPDATE SKIP LOCKED makes concurrent claims pass over each
+// other's rows instead of queueing behind them. `picked` then locks the jobs themselves,
+// re-checking that they are still pending, and SKIP LOCKED again: a job a cancel is
+// changing right now is left to it, so a claim never waits while holding queue rows (a
+// cancel locks the job first and its queue row second; waiting here could deadlock). The
+// queue rows of the claimed jobs go with them (ml_jobs_queue_sync). A job is never leased
+// twice. ARRAY(...) keeps each step an index scan whatever the row estimates.
 // $1 now, $2 lease (µs), $3 worker, $4 limit, $5 models (NULL: any).
 inline constexpr PgStatement kClaimJobs{
     "claim_jobs",
+    "WITH candidates AS ("
+    "SELECT job_id FROM ml_jobs_queue WHERE run_after <= $1::timestamptz "
+    "AND ($5::text[] IS NULL OR model = ANY($5::text[])) "
+    "ORDER BY priority DESC, created_at, job_id LIMIT $4::int8 FOR UPDATE SKIP LOCKED), "
+    "picked AS ("
+    "SELECT id FROM ml_jobs WHERE id = ANY(ARRAY(SELECT job_id FROM candidates)) "
+    "AND status = 'pending' FOR UPDATE SKIP LOCKED) "
     "UPDATE ml_jobs SET status = 'running', attempts = attempts + 1, "
     "started_at = $1::timestamptz, updated_at = $1::timestamptz, "
     "lease_token = gen_random_uuid(), "
     "lease_expires_at = $1::timestamptz + $2::int8 * interval '1 microsecond', "
     "worker = $3::text "
-    "WHERE id = ANY(ARRAY("
-    "SELECT id FROM ml_jobs WHERE status = 'pending' AND run_after <= $1::timestamptz "
-    "AND ($5::text[] IS NULL OR model = ANY($5::text[])) "
-    "ORDER BY priority DESC, created_at, id LIMIT $4::int8 FOR UPDATE SKIP LOCKED)) "
+    "WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND status = 'pending' "
     "RETURNING " MLJOBS_PG_ALL_COLUMNS};
+
+// Vacuums the queue table (see 0009): INDEX_CLEANUP ON, because VACUUM otherwise skips
+// the indexes when few heap pages hold dead rows, and the dead index entries are the
+// point; SKIP_LOCKED, so a second server's run or autovacuum is not waited for.
+inline constexpr PgStatement kTidyQueue{"tidy_queue",
+                                        "VACUUM (INDEX_CLEANUP ON, SKIP_LOCKED) ml_jobs_queue"};
 
 // The token is compared in the WHERE, so the check and the change are one atomic step.
 // $1 uuid, $2 token, $3 now, $4 lease (µs).

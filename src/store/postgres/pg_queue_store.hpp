@@ -3,6 +3,8 @@
 // use). Thread-safe: its coroutines may run concurrently on any thread of the executor.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +36,7 @@ class PgQueueStore final : public jobs::QueueStore {
                                           const jobs::FailRequest& request) override;
   asio::awaitable<int> ReapExpired(obs::RequestStats& stats, jobs::Micros now,
                                    int limit) override;
+  asio::awaitable<void> Tidy(obs::RequestStats& stats) override;
   jobs::WorkNotifier& NewJobs() override;
 
  private:
@@ -45,6 +48,9 @@ class PgQueueStore final : public jobs::QueueStore {
 
   PgPool& pool_;
   const std::string url_;
+  // Jobs claimed since the last vacuum of ml_jobs_queue: each left a dead row and two
+  // dead index entries at the head of the claim order.
+  std::atomic<std::int64_t> claimed_since_tidy_{0};
   jobs::WorkNotifier new_jobs_;
   std::once_flag listener_started_;
   std::unique_ptr<PgListener> listener_;  // declared last: stops before new_jobs_ goes
