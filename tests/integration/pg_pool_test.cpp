@@ -337,6 +337,30 @@ TEST_F(PgPoolTest, StatementErrorsLeaveTheConnectionUsable) {
   }());
 }
 
+// Statements marked generic_plan run with plan_cache_mode = force_generic_plan, the others
+// with the session's custom plans; inside a transaction the mode is left as it is.
+TEST_F(PgPoolTest, GenericPlanStatementsSwitchThePlanModeOutsideTransactions) {
+  StoreOptions options;
+  options.pool_size = 1;
+  PgPool pool(db_->url(), io_.get_executor(), options);
+  constexpr std::string_view kShow = "SELECT current_setting('plan_cache_mode')";
+  Run([&]() -> asio::awaitable<void> {
+    auto conn = co_await pool.Acquire();
+    auto mode = [&](std::string_view name, bool generic) -> asio::awaitable<std::string> {
+      PgResult r = co_await conn->Run(stats_, PgCommand{name, kShow, nullptr, true, generic});
+      co_return std::string(r.Text(0, 0));
+    };
+    EXPECT_EQ(co_await mode("show_custom", false), "force_custom_plan");
+    EXPECT_EQ(co_await mode("show_generic", true), "force_generic_plan");
+    EXPECT_EQ(co_await mode("show_generic", true), "force_generic_plan");
+    EXPECT_EQ(co_await mode("show_custom", false), "force_custom_plan");
+    co_await conn->Run(stats_, PgCommand{"begin", "BEGIN", nullptr, false});
+    EXPECT_EQ(co_await mode("show_generic", true), "force_custom_plan");
+    co_await conn->Run(stats_, PgCommand{"rollback", "ROLLBACK", nullptr, false});
+    EXPECT_EQ(co_await mode("show_generic", true), "force_generic_plan");
+  }());
+}
+
 TEST_F(PgPoolTest, OldConnectionsAreRecycled) {
   StoreOptions options;
   options.pool_size = 1;

@@ -12,7 +12,7 @@ namespace mljobs::store::postgres {
 namespace {
 
 PgCommand Prepared(const PgStatement& statement, const PgParams* params) {
-  return PgCommand{statement.name, statement.sql, params, true};
+  return PgCommand{statement.name, statement.sql, params, true, statement.generic_plan};
 }
 
 // A run lock's connection is opened for the run alone: a pooled one would go back to the

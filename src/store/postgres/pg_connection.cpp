@@ -260,6 +260,21 @@ asio::awaitable<std::vector<PgResult>> PgConnection::Run(obs::RequestStats& stat
   std::vector<Expected> expected;
   std::unordered_set<std::string_view> preparing;
 
+  // The plan mode is switched by a SET of its own, committed at once, and only outside a
+  // transaction: a SET inside one would be undone by its rollback unseen.
+  bool any_prepared = false;
+  bool all_generic = true;
+  for (const PgCommand& cmd : commands) {
+    if (!cmd.prepared) continue;
+    any_prepared = true;
+    all_generic = all_generic && cmd.generic_plan;
+  }
+  const bool want_generic = any_prepared && all_generic;
+  if (any_prepared && want_generic != generic_plans_ && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+    co_await RunScript(want_generic ? kGenericPlans : kSessionSetup);
+    generic_plans_ = want_generic;
+  }
+
   if (PQenterPipelineMode(conn_) == 0) Fail("PQenterPipelineMode");
   clean_ = false;
   for (std::size_t i = 0; i < commands.size(); ++i) {

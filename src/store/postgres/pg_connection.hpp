@@ -35,6 +35,9 @@ struct PgCommand {
   // Prepared once per connection under `name` (in the same pipeline as its first run);
   // false runs it as the unnamed statement (DECLARE, FETCH, transaction control).
   bool prepared = true;
+  // PgStatement::generic_plan: a pipeline whose prepared commands all want it runs with
+  // generic plans (the connection switches outside transactions only).
+  bool generic_plan = false;
 };
 
 class PgConnection {
@@ -100,6 +103,8 @@ class PgConnection {
   asio::posix::stream_descriptor socket_;
   std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
   bool broken_ = false;
+  // plan_cache_mode is force_generic_plan rather than kSessionSetup's custom plans.
+  bool generic_plans_ = false;
   // False from the first byte sent until every result was read.
   bool clean_ = true;
   std::list<std::string> prepared_lru_;  // most recently used first

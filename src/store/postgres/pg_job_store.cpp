@@ -15,7 +15,7 @@ namespace mljobs::store::postgres {
 namespace {
 
 PgCommand Prepared(const PgStatement& statement, const PgParams* params = nullptr) {
-  return PgCommand{statement.name, statement.sql, params, true};
+  return PgCommand{statement.name, statement.sql, params, true, statement.generic_plan};
 }
 
 PgCommand Prepared(const PgQuery& query) {

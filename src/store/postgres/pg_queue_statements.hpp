@@ -30,7 +30,8 @@ inline constexpr PgStatement kClaimJobs{
     "lease_expires_at = $1::timestamptz + $2::int8 * interval '1 microsecond', "
     "worker = $3::text "
     "WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND status = 'pending' "
-    "RETURNING " MLJOBS_PG_ALL_COLUMNS};
+    "RETURNING " MLJOBS_PG_ALL_COLUMNS,
+    true};
 
 // Vacuums the queue table (see 0009): INDEX_CLEANUP ON, because VACUUM otherwise skips
 // the indexes when few heap pages hold dead rows, and the dead index entries are the
@@ -46,7 +47,8 @@ inline constexpr PgStatement kHeartbeatJob{
     "UPDATE ml_jobs SET lease_expires_at = $3::timestamptz + $4::int8 * interval '1 microsecond', "
     "updated_at = $3::timestamptz "
     "WHERE job_uuid = $1::uuid AND lease_token = $2::uuid AND status = 'running' "
-    "RETURNING " MLJOBS_PG_ALL_COLUMNS};
+    "RETURNING " MLJOBS_PG_ALL_COLUMNS,
+    true};
 
 // Parallel arrays, one element per job (the service rejects repeated ids). Scores travel as
 // text, which float8 input reads back exactly (shortest round-trip form). Keeps lease_token,
@@ -61,16 +63,19 @@ inline constexpr PgStatement kHeartbeatJob{
 
 // POST /queue/complete: only which jobs changed.
 inline constexpr PgStatement kCompleteJobs{"complete_jobs",
-                                           MLJOBS_PG_COMPLETE_JOBS "RETURNING j.job_uuid::text"};
+                                           MLJOBS_PG_COMPLETE_JOBS "RETURNING j.job_uuid::text",
+    true};
 
 // Single completions written together (jobs::CompletionBatcher): each caller gets its job.
 inline constexpr PgStatement kCompleteJobsReturningJobs{
-    "complete_jobs_returning_jobs", MLJOBS_PG_COMPLETE_JOBS "RETURNING " MLJOBS_PG_ALL_COLUMNS};
+    "complete_jobs_returning_jobs", MLJOBS_PG_COMPLETE_JOBS "RETURNING " MLJOBS_PG_ALL_COLUMNS,
+    true};
 
 // Only for the jobs a completion did not change: why not (absent, cancelled, repeat).
 inline constexpr PgStatement kCompleteJobsLookup{
     "complete_jobs_lookup",
-    "SELECT " MLJOBS_PG_ALL_COLUMNS " FROM ml_jobs WHERE job_uuid = ANY($1::text[]::uuid[])"};
+    "SELECT " MLJOBS_PG_ALL_COLUMNS " FROM ml_jobs WHERE job_uuid = ANY($1::text[]::uuid[])",
+    true};
 
 // Back to pending after an exponential backoff, min(base * 2^(attempts-1), cap), while
 // attempts remain and the worker asked for a retry; otherwise failed for good.
@@ -87,11 +92,13 @@ inline constexpr PgStatement kFailJob{
     "ELSE $5::timestamptz END, "
     "error = $4::text, lease_token = NULL, lease_expires_at = NULL, updated_at = $5::timestamptz "
     "WHERE job_uuid = $1::uuid AND lease_token = $2::uuid AND status = 'running' "
-    "RETURNING " MLJOBS_PG_ALL_COLUMNS};
+    "RETURNING " MLJOBS_PG_ALL_COLUMNS,
+    true};
 
 // Why a single-job lease call changed nothing.
 inline constexpr PgStatement kLeaseLookup{
-    "lease_lookup", "SELECT " MLJOBS_PG_ALL_COLUMNS " FROM ml_jobs WHERE job_uuid = $1::uuid"};
+    "lease_lookup", "SELECT " MLJOBS_PG_ALL_COLUMNS " FROM ml_jobs WHERE job_uuid = $1::uuid",
+    true};
 
 // Expired leases, oldest first, from ml_jobs_running_lease_idx. SKIP LOCKED: a job whose
 // holder is completing it right now is left to that completion.
@@ -106,7 +113,8 @@ inline constexpr PgStatement kReapExpiredLeases{
     "updated_at = $1::timestamptz "
     "WHERE id = ANY(ARRAY("
     "SELECT id FROM ml_jobs WHERE status = 'running' AND lease_expires_at < $1::timestamptz "
-    "ORDER BY lease_expires_at LIMIT $2::int8 FOR UPDATE SKIP LOCKED))"};
+    "ORDER BY lease_expires_at LIMIT $2::int8 FOR UPDATE SKIP LOCKED))",
+    true};
 
 // The channel migration 0002's trigger notifies after every INSERT into ml_jobs.
 inline constexpr std::string_view kNewJobsChannel = "mljobs_new_jobs";

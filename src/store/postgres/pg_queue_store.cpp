@@ -12,7 +12,7 @@ namespace mljobs::store::postgres {
 namespace {
 
 PgCommand Prepared(const PgStatement& statement, const PgParams& params) {
-  return PgCommand{statement.name, statement.sql, &params, true};
+  return PgCommand{statement.name, statement.sql, &params, true, statement.generic_plan};
 }
 
 // Shortest text that float8 input reads back as exactly `value`.
