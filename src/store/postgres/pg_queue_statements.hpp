@@ -116,6 +116,12 @@ inline constexpr PgStatement kReapExpiredLeases{
     "ORDER BY lease_expires_at LIMIT $2::int8 FOR UPDATE SKIP LOCKED))",
     true};
 
+// How many jobs ml_jobs_queue holds, as its last vacuum counted them (no table scan).
+inline constexpr PgStatement kQueueSize{
+    "queue_size",
+    "SELECT greatest(reltuples, 0)::int8 FROM pg_class WHERE oid = 'ml_jobs_queue'::regclass",
+    true};
+
 // The channel migration 0002's trigger notifies after every INSERT into ml_jobs.
 inline constexpr std::string_view kNewJobsChannel = "mljobs_new_jobs";
 

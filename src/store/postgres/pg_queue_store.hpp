@@ -48,9 +48,14 @@ class PgQueueStore final : public jobs::QueueStore {
 
   PgPool& pool_;
   const std::string url_;
+  // Claims between two vacuums of ml_jobs_queue for a queue of `queued` jobs (the count
+  // the last vacuum left in pg_class.reltuples).
+  static std::int64_t ClaimsPerVacuum(std::int64_t queued);
+
   // Jobs claimed since the last vacuum of ml_jobs_queue: each left a dead row and two
-  // dead index entries at the head of the claim order.
+  // dead index entries at the head of the claim order. Tidy vacuums past tidy_after_claims_.
   std::atomic<std::int64_t> claimed_since_tidy_{0};
+  std::atomic<std::int64_t> tidy_after_claims_{1000};
   jobs::WorkNotifier new_jobs_;
   std::once_flag listener_started_;
   std::unique_ptr<PgListener> listener_;  // declared last: stops before new_jobs_ goes
