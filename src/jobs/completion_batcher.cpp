@@ -108,6 +108,9 @@ asio::awaitable<void> CompletionBatcher::Flush() {
     std::exception_ptr error;
     try {
       results = co_await store_.CompleteBatch(stats, completions, NowMicros(), true);
+      if (results.size() != batch.size()) {
+        throw Error(ErrorCode::kInternal, "the store answered a different number of completions");
+      }
     } catch (...) {
       // Every caller of this batch gets the failure (an outage: 503), none is dropped.
       error = std::current_exception();
