@@ -1,5 +1,6 @@
 #include "cli/worker_child.hpp"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,9 +15,13 @@ extern char** environ;
 namespace mljobs::cli {
 
 WorkerChild::WorkerChild(const std::string& command) {
+  // Close-on-exec: another slot's model started later must not inherit this one's pipe
+  // ends (holding its stdin open, it would keep it from ever seeing end of input).
   int in[2], out[2];
-  if (pipe(in) != 0) throw Error(ErrorCode::kUnavailable, "pipe: " + std::string(strerror(errno)));
-  if (pipe(out) != 0) {
+  if (pipe2(in, O_CLOEXEC) != 0) {
+    throw Error(ErrorCode::kUnavailable, "pipe: " + std::string(strerror(errno)));
+  }
+  if (pipe2(out, O_CLOEXEC) != 0) {
     close(in[0]);
     close(in[1]);
     throw Error(ErrorCode::kUnavailable, "pipe: " + std::string(strerror(errno)));
@@ -25,7 +30,9 @@ WorkerChild::WorkerChild(const std::string& command) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  for (int fd : {in[0], in[1], out[0], out[1]}) posix_spawn_file_actions_addclose(&actions, fd);
+  // Nothing else of the worker's either (sockets, log files, the caller's output pipe, which
+  // a test runner waits on): the model gets stdin, stdout and stderr only.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
   // The model process must not receive the terminal's SIGINT before the worker has
   // finished its jobs: it gets its own process group, and ends when its stdin closes.
   posix_spawnattr_t attr;

@@ -2,9 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <system_error>
+#include <thread>
 
 #include "common/error.hpp"
 #include "store/sqlite/sqlite_error.hpp"
@@ -153,7 +155,15 @@ std::unique_ptr<Connection> Connection::Open(const std::string& path, Role role,
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
   try {
-    connection->Exec(kConnectionPragmas);
+    // journal_mode = WAL on a file another connection is opening or migrating at the same
+    // moment can answer SQLITE_BUSY at once, without the busy handler (SQLite's deadlock
+    // avoidance): retry it within the busy timeout.
+    const auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+    while ((rc = sqlite3_exec(db, kConnectionPragmas, nullptr, nullptr, nullptr)) != SQLITE_OK &&
+           (rc & 0xff) == SQLITE_BUSY && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (rc != SQLITE_OK) ThrowSqliteError(db, rc, "PRAGMA (connection settings)");
     if (role == Role::kReader) connection->Exec(kReaderPragmas);
   } catch (const Error& e) {
     // A file that opens but is not a usable database: the caller cannot be served now.
