@@ -1,6 +1,6 @@
 // GET /metrics: the Prometheus text exposition of requests, SQL statements, the connection
-// pool, jobs by status and the work queue. Admin only. One statement: the jobs come from the stats counters
-// (StatsService), never from a GROUP BY over ml_jobs.
+// pool, jobs by status and the work queue. Admin only. One statement: the jobs come from
+// the stats counters (StatsService), never from a GROUP BY over ml_jobs.
 #include "api/request_parsing.hpp"
 #include "api/routes.hpp"
 #include "jobs/time_format.hpp"
@@ -10,14 +10,19 @@
 namespace mljobs::api {
 namespace {
 
+// One metric of one sample, without labels.
+void AppendSingle(std::string& out, std::string_view name, std::string_view type,
+                  std::string_view help, double value) {
+  obs::AppendHeader(out, name, type, help);
+  obs::AppendSample(out, name, {}, value);
+}
+
 void AppendPool(std::string& out, const jobs::PoolStats& pool) {
   auto gauge = [&out](std::string_view name, std::string_view help, double value) {
-    obs::AppendHeader(out, name, "gauge", help);
-    obs::AppendSample(out, name, {}, value);
+    AppendSingle(out, name, "gauge", help, value);
   };
   auto counter = [&out](std::string_view name, std::string_view help, double value) {
-    obs::AppendHeader(out, name, "counter", help);
-    obs::AppendSample(out, name, {}, value);
+    AppendSingle(out, name, "counter", help, value);
   };
   gauge("mljobs_db_pool_size", "Database connections open.", pool.size);
   gauge("mljobs_db_pool_in_use", "Database connections leased.", pool.in_use);
@@ -49,10 +54,7 @@ void AppendJobs(std::string& out, const jobs::CounterSnapshot& counters) {
 void AppendQueue(std::string& out, const jobs::QueueService& queue) {
   const jobs::CompletionBatcherStats c = queue.Completions();
   auto sample = [&out](std::string_view name, std::string_view type, std::string_view help,
-                       double value) {
-    obs::AppendHeader(out, name, type, help);
-    obs::AppendSample(out, name, {}, value);
-  };
+                       double value) { AppendSingle(out, name, type, help, value); };
   sample("mljobs_queue_claims_waiting", "gauge", "Claims long-polling for work.",
          static_cast<double>(queue.WaitingClaims()));
   sample("mljobs_queue_completions_waiting", "gauge",

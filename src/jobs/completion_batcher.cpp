@@ -115,15 +115,12 @@ asio::awaitable<void> CompletionBatcher::Flush() {
       // Every caller of this batch gets the failure (an outage: 503), none is dropped.
       error = std::current_exception();
     }
-    {
-      std::lock_guard lock(mu_);
-      stats_.writing = 0;
-      ++stats_.writes;
-      stats_.written += batch.size();
-    }
+    std::lock_guard lock(mu_);
+    stats_.writing = 0;
+    ++stats_.writes;
+    stats_.written += batch.size();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       Waiter& waiter = *batch[i];
-      std::lock_guard lock(mu_);
       waiter.done = true;
       waiter.error = error;
       if (!error) waiter.result = std::move(results[i]);

@@ -63,9 +63,9 @@ constexpr std::string_view kExplainPrefix = "EXPLAIN (ANALYZE, BUFFERS, FORMAT J
 
 asio::awaitable<jobs::DbHealth> PgAdminStore::Health(obs::RequestStats& stats) {
   const std::array<PgCommand, 3> commands{
-      PgCommand{kHealthTables.name, kHealthTables.sql, nullptr, true},
-      PgCommand{kHealthIndexes.name, kHealthIndexes.sql, nullptr, true},
-      PgCommand{kHealthCache.name, kHealthCache.sql, nullptr, true}};
+      Prepared(kHealthTables),
+      Prepared(kHealthIndexes),
+      Prepared(kHealthCache)};
   std::vector<PgResult> results;
   {
     auto conn = co_await pool_.Acquire();
@@ -128,7 +128,7 @@ asio::awaitable<std::optional<jobs::ExplainResult>> PgAdminStore::Explain(
   auto conn = co_await pool_.Acquire();
   if (target == jobs::ExplainTarget::kDeepPage) {
     PgResult middle = co_await conn->Run(
-        stats, PgCommand{kExplainDeepPosition.name, kExplainDeepPosition.sql, nullptr, true});
+        stats, Prepared(kExplainDeepPosition));
     if (middle.Rows() == 1) {
       query.after = jobs::Position{middle.Timestamp(0, 0), middle.Int(0, 1)};
     }

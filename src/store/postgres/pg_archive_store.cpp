@@ -11,10 +11,6 @@
 namespace mljobs::store::postgres {
 namespace {
 
-PgCommand Prepared(const PgStatement& statement, const PgParams* params) {
-  return PgCommand{statement.name, statement.sql, params, true, statement.generic_plan};
-}
-
 // A run lock's connection is opened for the run alone: a pooled one would go back to the
 // pool still holding the lock if a release were ever missed.
 constexpr std::chrono::milliseconds kLockConnectTimeout{3000};

@@ -42,11 +42,11 @@ constexpr PgStatement kSeedTruncate{"seed_truncate", "TRUNCATE ml_jobs, ml_jobs_
 constexpr PgStatement kSeedLastId{"seed_last_id", "SELECT coalesce(max(id), 0) FROM ml_jobs"};
 // The queue rows of the loaded pending jobs, which the paused trigger (ml_jobs_queue_sync)
 // would have written. $1: max(id) before the load.
-constexpr std::string_view kSeedQueueName = "seed_queue";
-constexpr std::string_view kSeedQueueSql =
+constexpr PgStatement kSeedQueue{
+    "seed_queue",
     "INSERT INTO ml_jobs_queue (job_id, priority, created_at, run_after, model) "
     "SELECT id, priority, created_at, run_after, model FROM ml_jobs "
-    "WHERE id > $1::int8 AND status = 'pending'";
+    "WHERE id > $1::int8 AND status = 'pending'"};
 // Indexes that back no constraint (the primary key stays: ids are appended in order, so
 // its inserts are cheap and it guards the load).
 constexpr PgStatement kSeedSecondaryIndexes{
@@ -361,7 +361,7 @@ std::int64_t PgBulkLoad::FinishLoad(obs::RequestStats& stats,
     Exec(stats, kSeedCreateIndex, definition);
   }
   if (on_phase) on_phase("queueing pending jobs");
-  Exec(stats, kSeedQueueName, std::string(kSeedQueueSql), {last_id_before_});
+  Exec(stats, kSeedQueue.name, std::string(kSeedQueue.sql), {last_id_before_});
   if (on_phase) on_phase("counting");
   AddCounters(stats);
   if (on_phase) on_phase("analyzing");

@@ -21,6 +21,7 @@
 #include "obs/request_stats.hpp"
 #include "store/postgres/pg_params.hpp"
 #include "store/postgres/pg_result.hpp"
+#include "store/postgres/pg_statements.hpp"
 
 namespace mljobs::store::postgres {
 
@@ -39,6 +40,12 @@ struct PgCommand {
   // generic plans (the connection switches outside transactions only).
   bool generic_plan = false;
 };
+
+// `statement` run prepared under its own name, in its plan mode. `params` must outlive the
+// run (nullptr: none).
+inline PgCommand Prepared(const PgStatement& statement, const PgParams* params = nullptr) {
+  return PgCommand{statement.name, statement.sql, params, true, statement.generic_plan};
+}
 
 class PgConnection {
  public:

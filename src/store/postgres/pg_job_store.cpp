@@ -14,10 +14,6 @@
 namespace mljobs::store::postgres {
 namespace {
 
-PgCommand Prepared(const PgStatement& statement, const PgParams* params = nullptr) {
-  return PgCommand{statement.name, statement.sql, params, true, statement.generic_plan};
-}
-
 PgCommand Prepared(const PgQuery& query) {
   return PgCommand{query.name, query.sql, &query.params, true};
 }

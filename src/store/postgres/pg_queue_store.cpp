@@ -12,10 +12,6 @@
 namespace mljobs::store::postgres {
 namespace {
 
-PgCommand Prepared(const PgStatement& statement, const PgParams& params) {
-  return PgCommand{statement.name, statement.sql, &params, true, statement.generic_plan};
-}
-
 // Shortest text that float8 input reads back as exactly `value`.
 std::string DoubleText(double value) {
   char buffer[32];
@@ -49,7 +45,7 @@ asio::awaitable<std::vector<jobs::Job>> PgQueueStore::Claim(obs::RequestStats& s
     params.AddTextArray(models);
   }
   auto conn = co_await pool_.Acquire();
-  PgResult result = co_await conn->Run(stats, Prepared(kClaimJobs, params));
+  PgResult result = co_await conn->Run(stats, Prepared(kClaimJobs, &params));
   std::vector<jobs::Job> claimed;
   claimed.reserve(result.Rows());
   PgJobReader reader(result);
@@ -63,7 +59,7 @@ asio::awaitable<jobs::LeaseResult> PgQueueStore::RunLeaseCall(
     obs::RequestStats& stats, const PgStatement& statement, const PgParams& params,
     std::string_view uuid, std::string_view lease_token, bool completing) {
   auto conn = co_await pool_.Acquire();
-  PgResult changed = co_await conn->Run(stats, Prepared(statement, params));
+  PgResult changed = co_await conn->Run(stats, Prepared(statement, &params));
   jobs::LeaseResult out;
   if (changed.Rows() == 1) {
     out.outcome = jobs::LeaseOutcome::kOk;
@@ -72,7 +68,7 @@ asio::awaitable<jobs::LeaseResult> PgQueueStore::RunLeaseCall(
   }
   PgParams lookup;
   lookup.AddText(uuid);
-  PgResult current = co_await conn->Run(stats, Prepared(kLeaseLookup, lookup));
+  PgResult current = co_await conn->Run(stats, Prepared(kLeaseLookup, &lookup));
   if (current.Rows() == 1) out.job = PgJobReader(current).Read(0);
   out.outcome = jobs::ExplainUnchanged(out.job, lease_token, completing);
   co_return out;
@@ -117,19 +113,21 @@ asio::awaitable<std::vector<jobs::LeaseResult>> PgQueueStore::CompleteBatch(
   for (std::size_t i = 0; i < completions.size(); ++i) index.emplace(completions[i].uuid, i);
   auto conn = co_await pool_.Acquire();
   PgResult changed = co_await conn->Run(
-      stats, Prepared(with_jobs ? kCompleteJobsReturningJobs : kCompleteJobs, params));
-  std::size_t done = 0;
-  for (int row = 0; row < changed.Rows(); ++row, ++done) {
-    if (with_jobs) {
-      jobs::Job job = PgJobReader(changed).Read(row);
+      stats, Prepared(with_jobs ? kCompleteJobsReturningJobs : kCompleteJobs, &params));
+  if (with_jobs) {
+    PgJobReader reader(changed);
+    for (int row = 0; row < changed.Rows(); ++row) {
+      jobs::Job job = reader.Read(row);
       jobs::LeaseResult& result = results[index.at(job.uuid)];
       result.outcome = jobs::LeaseOutcome::kOk;
       result.job = std::move(job);
-    } else {
+    }
+  } else {
+    for (int row = 0; row < changed.Rows(); ++row) {
       results[index.at(std::string(changed.Text(row, 0)))].outcome = jobs::LeaseOutcome::kOk;
     }
   }
-  if (done == completions.size()) co_return results;
+  if (static_cast<std::size_t>(changed.Rows()) == completions.size()) co_return results;
 
   // The unhappy path only: one lookup for every job that did not change.
   std::vector<std::optional<std::string_view>> missing;
@@ -138,7 +136,7 @@ asio::awaitable<std::vector<jobs::LeaseResult>> PgQueueStore::CompleteBatch(
   }
   PgParams lookup;
   lookup.AddTextArray(missing);
-  PgResult current = co_await conn->Run(stats, Prepared(kCompleteJobsLookup, lookup));
+  PgResult current = co_await conn->Run(stats, Prepared(kCompleteJobsLookup, &lookup));
   PgJobReader reader(current);
   for (int row = 0; row < current.Rows(); ++row) {
     jobs::Job job = reader.Read(row);
@@ -171,7 +169,7 @@ asio::awaitable<int> PgQueueStore::ReapExpired(obs::RequestStats& stats, jobs::M
   params.AddTimestamp(now);
   params.AddInt64(limit);
   auto conn = co_await pool_.Acquire();
-  PgResult result = co_await conn->Run(stats, Prepared(kReapExpiredLeases, params));
+  PgResult result = co_await conn->Run(stats, Prepared(kReapExpiredLeases, &params));
   co_return static_cast<int>(result.AffectedRows());
 }
 
@@ -182,8 +180,7 @@ asio::awaitable<void> PgQueueStore::Tidy(obs::RequestStats& stats) {
   // VACUUM cannot be prepared, nor share a pipeline (an implicit transaction) with another
   // statement: it runs alone, as the unnamed statement.
   co_await conn->Run(stats, PgCommand{kTidyQueue.name, kTidyQueue.sql, nullptr, false});
-  const PgParams none;
-  PgResult size = co_await conn->Run(stats, Prepared(kQueueSize, none));
+  PgResult size = co_await conn->Run(stats, Prepared(kQueueSize));
   tidy_after_claims_ = ClaimsPerVacuum(size.Rows() == 1 ? size.Int(0, 0) : 0);
 }
 

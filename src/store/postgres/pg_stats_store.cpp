@@ -7,10 +7,6 @@
 namespace mljobs::store::postgres {
 namespace {
 
-PgCommand Prepared(const PgStatement& statement, const PgParams* params = nullptr) {
-  return PgCommand{statement.name, statement.sql, params, true, statement.generic_plan};
-}
-
 PgCommand Unprepared(const PgStatement& statement) {
   return PgCommand{statement.name, statement.sql, nullptr, false};
 }

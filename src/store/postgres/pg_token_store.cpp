@@ -6,10 +6,6 @@
 namespace mljobs::store::postgres {
 namespace {
 
-PgCommand Prepared(const PgStatement& statement, const PgParams* params) {
-  return PgCommand{statement.name, statement.sql, params, true, statement.generic_plan};
-}
-
 // Reads MLJOBS_PG_TOKEN_COLUMNS (and token_hash, when present) of one row.
 jobs::TokenInfo ReadToken(const PgResult& result, int row) {
   jobs::TokenInfo info;
