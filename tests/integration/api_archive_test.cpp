@@ -202,7 +202,9 @@ TEST_P(ApiArchiveTest, BadParametersAre400sAndMoveNothing) {
 TEST_P(ApiArchiveTest, ASecondArchiveWhileOneRunsIsRefused) {
   InsertJobs(3000, "completed", 40);
   std::thread first([&] {  // batches of one row: a run of thousands of statements
-    HttpResult r = server_->Post("/admin/archive-jobs?days_old=30&batch_size=1", "");
+    // 3-5 s alone, more beside other tests: a longer wait than Post's default.
+    HttpConnection connection(server_->port(), std::chrono::seconds(120));
+    HttpResult r = connection.Send("POST", "/admin/archive-jobs?days_old=30&batch_size=1");
     EXPECT_EQ(r.status, 200) << r.body;
   });
   for (int i = 0; i < 500 && Int("SELECT count(*) FROM ml_jobs_archive") == 0; ++i) {
