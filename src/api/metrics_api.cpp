@@ -61,8 +61,8 @@ void AppendQueue(std::string& out, const jobs::QueueService& queue) {
          "Single completions queued for the next grouped write.", static_cast<double>(c.waiting));
   sample("mljobs_queue_completions_writing", "gauge",
          "Single completions in the grouped write under way.", static_cast<double>(c.writing));
-  sample("mljobs_queue_completion_writes_total", "counter",
-         "Grouped writes of single completions.", static_cast<double>(c.writes));
+  sample("mljobs_queue_completion_writes_total", "counter", "Grouped writes of single completions.",
+         static_cast<double>(c.writes));
   sample("mljobs_queue_completions_written_total", "counter",
          "Single completions those writes carried.", static_cast<double>(c.written));
 }
@@ -73,21 +73,21 @@ void AddMetricsRoutes(http::Router& router, jobs::AdminStore& admin, jobs::Stats
                       const jobs::QueueService& queue, const obs::RequestMetrics& requests,
                       const Guard& guard) {
   router.Add("GET", "/metrics",
-             guard.Require(Access::kAdmin,
-                           [&admin, &stats, &queue, &requests](http::Exchange& ex, const jobs::Caller&)
-                               -> asio::awaitable<http::Response> {
-                             RequireKnownParams(ex.request(), {});
-                             jobs::JobStats job_stats =
-                                 co_await stats.Stats(ex.stats(), jobs::NowMicros());
-                             http::Response response;
-                             response.content_type = "text/plain; version=0.0.4";
-                             requests.AppendPrometheus(response.body);
-                             obs::StatementRegistry::Global().AppendPrometheus(response.body);
-                             AppendPool(response.body, admin.Pool());
-                             AppendJobs(response.body, job_stats.counters);
-                             AppendQueue(response.body, queue);
-                             co_return response;
-                           }));
+             guard.Require(
+                 Access::kAdmin,
+                 [&admin, &stats, &queue, &requests](
+                     http::Exchange& ex, const jobs::Caller&) -> asio::awaitable<http::Response> {
+                   RequireKnownParams(ex.request(), {});
+                   jobs::JobStats job_stats = co_await stats.Stats(ex.stats(), jobs::NowMicros());
+                   http::Response response;
+                   response.content_type = "text/plain; version=0.0.4";
+                   requests.AppendPrometheus(response.body);
+                   obs::StatementRegistry::Global().AppendPrometheus(response.body);
+                   AppendPool(response.body, admin.Pool());
+                   AppendJobs(response.body, job_stats.counters);
+                   AppendQueue(response.body, queue);
+                   co_return response;
+                 }));
 }
 
 }  // namespace mljobs::api

@@ -101,8 +101,7 @@ std::uint16_t App::Start() {
     api::AddJobRoutes(router, *m.service, guard);
     api::AddAdminRoutes(router, m.backend->name(), m.backend->admin(), guard);
     m.queue = std::make_unique<jobs::QueueService>(m.backend->queue());
-    api::AddMetricsRoutes(router, m.backend->admin(), *m.stats, *m.queue, m.request_metrics,
-                          guard);
+    api::AddMetricsRoutes(router, m.backend->admin(), *m.stats, *m.queue, m.request_metrics, guard);
     api::AddHealthRoutes(router, *m.service);
     api::AddQueueRoutes(router, *m.queue, guard);
     // Expired leases go back to pending within about a second, without a separate process.

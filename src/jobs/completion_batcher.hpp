@@ -20,10 +20,10 @@ inline constexpr std::size_t kMaxQueuedCompletions = 20'000;
 
 // What /metrics shows of the batcher.
 struct CompletionBatcherStats {
-  std::size_t waiting = 0;   // completions queued for the next write
-  std::size_t writing = 0;   // completions in the write under way
-  std::uint64_t writes = 0;  // writes finished (each one statement, plus a lookup if needed)
-  std::uint64_t written = 0; // completions those writes carried
+  std::size_t waiting = 0;    // completions queued for the next write
+  std::size_t writing = 0;    // completions in the write under way
+  std::uint64_t writes = 0;   // writes finished (each one statement, plus a lookup if needed)
+  std::uint64_t written = 0;  // completions those writes carried
 };
 
 class CompletionBatcher {
@@ -52,8 +52,8 @@ class CompletionBatcher {
   QueueStore& store_;
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Waiter>> queued_;  // guarded by mu_, in arrival order
-  bool flushing_ = false;                       // guarded by mu_: a Flush is running
-  CompletionBatcherStats stats_;                // guarded by mu_ (waiting: queued_.size())
+  bool flushing_ = false;                        // guarded by mu_: a Flush is running
+  CompletionBatcherStats stats_;                 // guarded by mu_ (waiting: queued_.size())
 };
 
 }  // namespace mljobs::jobs

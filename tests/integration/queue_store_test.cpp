@@ -2,6 +2,8 @@
 // and filters, exactly-once leasing under 16 concurrent claimers, lease checks (wrong token,
 // cancelled, idempotent repeat), retry backoff and max_attempts, the reaper of expired
 // leases, and that the claim walks the partial pending index.
+#include "jobs/queue_store.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -12,7 +14,6 @@
 #include <vector>
 
 #include "jobs/job.hpp"
-#include "jobs/queue_store.hpp"
 #include "obs/request_stats.hpp"
 #include "store/postgres/pg_queue_statements.hpp"
 #include "store/sqlite/sqlite_queue_statements.hpp"
@@ -182,7 +183,8 @@ TEST_P(QueueStoreTest, SixteenClaimersDrainTwentyThousandJobsExactlyOnce) {
             auto results =
                 co_await queue().CompleteBatch(stats, done, kBase + kJobs + kSecond, false);
             for (const jobs::LeaseResult& r : results) {
-              if (r.outcome != LeaseOutcome::kOk) throw std::runtime_error("a completion was refused");
+              if (r.outcome != LeaseOutcome::kOk)
+                throw std::runtime_error("a completion was refused");
             }
           }
         },
@@ -380,9 +382,9 @@ TEST_P(QueueStoreTest, CompleteBatchWithJobsReturnsEachJob) {
   obs::RequestStats stats;
   auto results = Run(queue().CompleteBatch(stats, batch, kBase + 2 * kSecond, true));
   ASSERT_EQ(results.size(), 4u);
-  EXPECT_EQ(Outcomes(results), (std::vector<LeaseOutcome>{LeaseOutcome::kOk, LeaseOutcome::kOk,
-                                                          LeaseOutcome::kLeaseLost,
-                                                          LeaseOutcome::kNotFound}));
+  EXPECT_EQ(Outcomes(results),
+            (std::vector<LeaseOutcome>{LeaseOutcome::kOk, LeaseOutcome::kOk,
+                                       LeaseOutcome::kLeaseLost, LeaseOutcome::kNotFound}));
   EXPECT_EQ(stats.statements(), 2);
   ASSERT_TRUE(results[0].job && results[1].job && results[2].job);
   EXPECT_FALSE(results[3].job);
@@ -415,10 +417,10 @@ TEST_P(QueueStoreTest, ClaimWalksTheClaimIndex) {
     // generic_plan); EXPLAIN alone changes nothing.
     ASSERT_TRUE(store::postgres::kClaimJobs.generic_plan);
     database().Query("ANALYZE ml_jobs; ANALYZE ml_jobs_queue");
-    for (const auto& row : database().Query(
-             "SET plan_cache_mode = force_generic_plan; PREPARE claim AS " +
-             std::string(store::postgres::kClaimJobs.sql) +
-             "; EXPLAIN EXECUTE claim(now(), 30000000, 'w', 10, NULL)")) {
+    for (const auto& row :
+         database().Query("SET plan_cache_mode = force_generic_plan; PREPARE claim AS " +
+                          std::string(store::postgres::kClaimJobs.sql) +
+                          "; EXPLAIN EXECUTE claim(now(), 30000000, 'w', 10, NULL)")) {
       plan += *row[0] + "\n";
     }
     EXPECT_NE(plan.find("ml_jobs_queue_claim_idx"), std::string::npos) << plan;
@@ -442,17 +444,18 @@ class PgQueueTableTest : public QueueStoreTest {};
 
 TEST_P(PgQueueTableTest, HoldsExactlyThePendingJobsAndIsVacuumedByTidy) {
   auto in_step = [&] {
-    auto queued = database().Query("SELECT string_agg(job_id::text, ',' ORDER BY job_id) "
-                                   "FROM ml_jobs_queue");
+    auto queued = database().Query(
+        "SELECT string_agg(job_id::text, ',' ORDER BY job_id) "
+        "FROM ml_jobs_queue");
     auto pending = database().Query(
         "SELECT string_agg(id::text, ',' ORDER BY id) FROM ml_jobs WHERE status = 'pending'");
     EXPECT_EQ(queued[0][0], pending[0][0]);
     // The claim key is copied too.
-    EXPECT_EQ(database().Query("SELECT count(*) FROM ml_jobs_queue q JOIN ml_jobs j ON j.id = "
-                               "q.job_id WHERE (q.priority, q.created_at, q.run_after, q.model) "
-                               "IS DISTINCT FROM (j.priority, j.created_at, j.run_after, j.model)")
-                  [0][0],
-              "0");
+    EXPECT_EQ(
+        database().Query("SELECT count(*) FROM ml_jobs_queue q JOIN ml_jobs j ON j.id = "
+                         "q.job_id WHERE (q.priority, q.created_at, q.run_after, q.model) "
+                         "IS DISTINCT FROM (j.priority, j.created_at, j.run_after, j.model)")[0][0],
+        "0");
     return queued[0][0];
   };
   std::vector<NewJob> jobs;

@@ -62,10 +62,8 @@ constexpr std::string_view kExplainPrefix = "EXPLAIN (ANALYZE, BUFFERS, FORMAT J
 }  // namespace
 
 asio::awaitable<jobs::DbHealth> PgAdminStore::Health(obs::RequestStats& stats) {
-  const std::array<PgCommand, 3> commands{
-      Prepared(kHealthTables),
-      Prepared(kHealthIndexes),
-      Prepared(kHealthCache)};
+  const std::array<PgCommand, 3> commands{Prepared(kHealthTables), Prepared(kHealthIndexes),
+                                          Prepared(kHealthCache)};
   std::vector<PgResult> results;
   {
     auto conn = co_await pool_.Acquire();
@@ -127,8 +125,7 @@ asio::awaitable<std::optional<jobs::ExplainResult>> PgAdminStore::Explain(
   jobs::ListQuery query = jobs::ExplainListQuery(target, now);
   auto conn = co_await pool_.Acquire();
   if (target == jobs::ExplainTarget::kDeepPage) {
-    PgResult middle = co_await conn->Run(
-        stats, Prepared(kExplainDeepPosition));
+    PgResult middle = co_await conn->Run(stats, Prepared(kExplainDeepPosition));
     if (middle.Rows() == 1) {
       query.after = jobs::Position{middle.Timestamp(0, 0), middle.Int(0, 1)};
     }

@@ -270,7 +270,8 @@ asio::awaitable<std::vector<PgResult>> PgConnection::Run(obs::RequestStats& stat
     all_generic = all_generic && cmd.generic_plan;
   }
   const bool want_generic = any_prepared && all_generic;
-  if (any_prepared && want_generic != generic_plans_ && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+  if (any_prepared && want_generic != generic_plans_ &&
+      PQtransactionStatus(conn_) == PQTRANS_IDLE) {
     co_await RunScript(want_generic ? kGenericPlans : kSessionSetup);
     generic_plans_ = want_generic;
   }

@@ -54,17 +54,16 @@ inline constexpr PgStatement kHeartbeatJob{
 // text, which float8 input reads back exactly (shortest round-trip form). Keeps lease_token,
 // so a repeat with the same token can be recognised and answered alike.
 // $1 uuids, $2 tokens, $3 labels, $4 scores, $5 now.
-#define MLJOBS_PG_COMPLETE_JOBS                                                               \
-  "UPDATE ml_jobs AS j SET status = 'completed', result_label = t.label, "                    \
-  "result_score = t.score::float8, completed_at = $5::timestamptz, "                          \
-  "updated_at = $5::timestamptz, lease_expires_at = NULL "                                    \
-  "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(u, tok, label, score) "  \
+#define MLJOBS_PG_COMPLETE_JOBS                                                             \
+  "UPDATE ml_jobs AS j SET status = 'completed', result_label = t.label, "                  \
+  "result_score = t.score::float8, completed_at = $5::timestamptz, "                        \
+  "updated_at = $5::timestamptz, lease_expires_at = NULL "                                  \
+  "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(u, tok, label, score) " \
   "WHERE j.job_uuid = t.u::uuid AND j.lease_token = t.tok::uuid AND j.status = 'running' "
 
 // POST /queue/complete: only which jobs changed.
-inline constexpr PgStatement kCompleteJobs{"complete_jobs",
-                                           MLJOBS_PG_COMPLETE_JOBS "RETURNING j.job_uuid::text",
-    true};
+inline constexpr PgStatement kCompleteJobs{
+    "complete_jobs", MLJOBS_PG_COMPLETE_JOBS "RETURNING j.job_uuid::text", true};
 
 // Single completions written together (jobs::CompletionBatcher): each caller gets its job.
 inline constexpr PgStatement kCompleteJobsReturningJobs{
@@ -74,8 +73,7 @@ inline constexpr PgStatement kCompleteJobsReturningJobs{
 // Only for the jobs a completion did not change: why not (absent, cancelled, repeat).
 inline constexpr PgStatement kCompleteJobsLookup{
     "complete_jobs_lookup",
-    "SELECT " MLJOBS_PG_ALL_COLUMNS " FROM ml_jobs WHERE job_uuid = ANY($1::text[]::uuid[])",
-    true};
+    "SELECT " MLJOBS_PG_ALL_COLUMNS " FROM ml_jobs WHERE job_uuid = ANY($1::text[]::uuid[])", true};
 
 // Back to pending after an exponential backoff, min(base * 2^(attempts-1), cap), while
 // attempts remain and the worker asked for a retry; otherwise failed for good.
