@@ -42,7 +42,7 @@ asio::awaitable<LeaseResult> CompletionBatcher::Complete(obs::RequestStats& stat
   bool start_flush = false;
   {
     std::lock_guard lock(mu_);
-    if (queued_.size() >= kMaxQueuedCompletions) {
+    if (queued_.size() >= max_queued_) {
       throw Error(ErrorCode::kUnavailable,
                   "too many completions are waiting to be written; retry later",
                   "too_many_completions");

@@ -28,7 +28,11 @@ struct CompletionBatcherStats {
 
 class CompletionBatcher {
  public:
-  explicit CompletionBatcher(QueueStore& store) : store_(store) {}
+  // At most `max_queued` completions wait for a write; more are refused with
+  // Error(kUnavailable, ..., "too_many_completions").
+  explicit CompletionBatcher(QueueStore& store,
+                             std::size_t max_queued = kMaxQueuedCompletions)
+      : store_(store), max_queued_(max_queued) {}
   CompletionBatcher(const CompletionBatcher&) = delete;
   CompletionBatcher& operator=(const CompletionBatcher&) = delete;
 
@@ -50,6 +54,7 @@ class CompletionBatcher {
   std::vector<std::shared_ptr<Waiter>> TakeBatch();
 
   QueueStore& store_;
+  const std::size_t max_queued_;
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Waiter>> queued_;  // guarded by mu_, in arrival order
   bool flushing_ = false;                        // guarded by mu_: a Flush is running

@@ -7,12 +7,15 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <cstdio>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
+#include "jobs/completion_batcher.hpp"
 #include "jobs/job.hpp"
 #include "obs/request_stats.hpp"
 #include "store/postgres/pg_queue_statements.hpp"
@@ -405,6 +408,54 @@ TEST_P(QueueStoreTest, CompleteBatchWithJobsReturnsEachJob) {
   EXPECT_EQ(repeat[0].outcome, LeaseOutcome::kRepeated);
   ASSERT_TRUE(repeat[0].job);
   EXPECT_EQ(repeat[0].job->result_label, "first");
+}
+
+// Completions past the batcher's bound are refused at once (503 too_many_completions) and
+// change nothing. Five calls run on one io thread before the first write can finish: at
+// most one is being written and two wait, so at least the last two are refused.
+TEST_P(QueueStoreTest, CompletionBatcherRefusesPastItsBound) {
+  constexpr std::size_t kCalls = 5;
+  std::vector<NewJob> five;
+  for (std::size_t i = 1; i <= kCalls; ++i) five.push_back(MakeJob(i, kBase + i));
+  Insert(five);
+  std::vector<Job> c = ClaimJobs(Claim(kCalls, kBase + kSecond));
+  ASSERT_EQ(c.size(), kCalls);
+  jobs::CompletionBatcher batcher(queue(), 2);
+  std::vector<std::optional<LeaseOutcome>> outcomes(kCalls);
+  std::vector<std::string> errors(kCalls);
+  for (std::size_t i = 0; i < kCalls; ++i) {
+    asio::co_spawn(
+        io(),
+        [&, i]() -> asio::awaitable<void> {
+          obs::RequestStats stats;
+          Completion completion{c[i].uuid, *c[i].lease_token, "x", 1};
+          try {
+            jobs::LeaseResult r = co_await batcher.Complete(stats, std::move(completion));
+            outcomes[i] = r.outcome;
+          } catch (const Error& e) {
+            errors[i] = e.reason();
+          }
+        },
+        asio::detached);
+  }
+  io().restart();
+  io().run();
+  std::size_t completed = 0;
+  for (std::size_t i = 0; i < kCalls; ++i) {
+    SCOPED_TRACE(i);
+    if (outcomes[i]) {
+      EXPECT_EQ(*outcomes[i], LeaseOutcome::kOk);
+      EXPECT_EQ(GetJob(i + 1).status, JobStatus::kCompleted);
+      ++completed;
+    } else {
+      EXPECT_EQ(errors[i], "too_many_completions");
+      EXPECT_EQ(GetJob(i + 1).status, JobStatus::kRunning);
+    }
+  }
+  EXPECT_FALSE(outcomes[3]);
+  EXPECT_FALSE(outcomes[4]);
+  EXPECT_GE(completed, 2u);
+  EXPECT_EQ(batcher.Stats().written, completed);
 }
 
 TEST_P(QueueStoreTest, ClaimWalksTheClaimIndex) {
