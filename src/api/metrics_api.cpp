@@ -52,19 +52,27 @@ void AppendJobs(std::string& out, const jobs::CounterSnapshot& counters) {
 }
 
 void AppendQueue(std::string& out, const jobs::QueueService& queue) {
-  const jobs::CompletionBatcherStats c = queue.Completions();
+  const jobs::GroupCommitStats claims = queue.Claims();
+  const jobs::GroupCommitStats c = queue.Completions();
   auto sample = [&out](std::string_view name, std::string_view type, std::string_view help,
                        double value) { AppendSingle(out, name, type, help, value); };
   sample("mljobs_queue_claims_waiting", "gauge", "Claims long-polling for work.",
          static_cast<double>(queue.WaitingClaims()));
+  sample("mljobs_queue_claims_queued", "gauge", "Claims queued for the next grouped write.",
+         static_cast<double>(claims.waiting));
+  sample("mljobs_queue_claim_writes_total", "counter", "Grouped writes of claims.",
+         static_cast<double>(claims.writes));
+  sample("mljobs_queue_claims_written_total", "counter", "Claims those writes carried.",
+         static_cast<double>(claims.written));
   sample("mljobs_queue_completions_waiting", "gauge",
-         "Single completions queued for the next grouped write.", static_cast<double>(c.waiting));
+         "Completions queued for the next grouped write.", static_cast<double>(c.waiting));
   sample("mljobs_queue_completions_writing", "gauge",
-         "Single completions in the grouped write under way.", static_cast<double>(c.writing));
-  sample("mljobs_queue_completion_writes_total", "counter", "Grouped writes of single completions.",
+         "Completions in the grouped write under way.", static_cast<double>(c.writing));
+  sample("mljobs_queue_completion_writes_total", "counter", "Grouped writes of completions.",
          static_cast<double>(c.writes));
   sample("mljobs_queue_completions_written_total", "counter",
-         "Single completions those writes carried.", static_cast<double>(c.written));
+         "Completions those writes carried (single and from batches).",
+         static_cast<double>(c.written));
 }
 
 }  // namespace

@@ -101,8 +101,7 @@ asio::awaitable<std::vector<Job>> QueueService::Claim(obs::RequestStats& stats,
     // Read before claiming: an insert after this claim's snapshot bumps it and so ends the
     // wait below at once; nothing is missed between the two.
     const std::uint64_t seen = notifier ? notifier->Generation() : 0;
-    request.now = NowMicros();
-    std::vector<Job> claimed = co_await store_.Claim(stats, request);
+    std::vector<Job> claimed = co_await claims_.Claim(stats, request);
     if (!claimed.empty() || notifier == nullptr) co_return claimed;
     if (co_await notifier->Wait(seen, deadline) != WorkNotifier::WaitResult::kNotified) {
       co_return claimed;
@@ -166,8 +165,7 @@ asio::awaitable<std::vector<LeaseOutcome>> QueueService::CompleteBatch(
     if (!ids.insert(*uuid).second) Invalid(where, "id", "appears twice in the batch");
     completions.push_back(Completion{*uuid, std::move(token), std::move(p.label), p.score});
   }
-  std::vector<LeaseResult> results =
-      co_await store_.CompleteBatch(stats, completions, NowMicros(), false);
+  std::vector<LeaseResult> results = co_await completions_.CompleteMany(stats, std::move(completions));
   std::vector<LeaseOutcome> outcomes;
   outcomes.reserve(results.size());
   for (const LeaseResult& result : results) outcomes.push_back(result.outcome);

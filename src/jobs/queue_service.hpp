@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "jobs/claim_batcher.hpp"
 #include "jobs/completion_batcher.hpp"
 #include "jobs/queue_store.hpp"
 #include "jobs/work_notifier.hpp"
@@ -58,11 +59,12 @@ struct FailParams {
 
 class QueueService {
  public:
-  explicit QueueService(QueueStore& store) : store_(store), completions_(store) {}
+  explicit QueueService(QueueStore& store) : store_(store), claims_(store), completions_(store) {}
 
   // Error(kInvalidArgument) naming the field for bad input; with wait_seconds > 0 and no
   // runnable job, waits until jobs are inserted (then claims again) or the wait ends
   // (then returns none). Error(kUnavailable, ..., "too_many_waiters") past the bound.
+  // Claims from concurrent callers are written together (ClaimBatcher).
   asio::awaitable<std::vector<Job>> Claim(obs::RequestStats& stats, ClaimParams params);
 
   // The lease holder's calls. Error(kNotFound) for an unknown id; Error(kConflict) with
@@ -76,7 +78,8 @@ class QueueService {
   asio::awaitable<Job> Fail(obs::RequestStats& stats, std::string_view id, FailParams params);
 
   // Up to kMaxCompleteBatch completions (no id twice), one outcome each in input order.
-  // `where` prefixes error messages of bad entries ("results[3].").
+  // Error messages of bad entries name them ("results[3].lease_token: ..."). Written
+  // together with concurrent callers' completions (CompletionBatcher).
   asio::awaitable<std::vector<LeaseOutcome>> CompleteBatch(obs::RequestStats& stats,
                                                            std::vector<CompleteParams> batch);
 
@@ -85,8 +88,9 @@ class QueueService {
   // on the server's executor.
   asio::awaitable<void> RunReaper(std::chrono::milliseconds interval);
 
-  // For /metrics: single completions waiting, being written, and written so far.
-  CompletionBatcherStats Completions() const { return completions_.Stats(); }
+  // For /metrics: claims and completions waiting, being written, and written so far.
+  GroupCommitStats Claims() const { return claims_.Stats(); }
+  GroupCommitStats Completions() const { return completions_.Stats(); }
   // Claims long-polling for work right now.
   std::size_t WaitingClaims() const { return long_polled_ ? store_.NewJobs().Waiters() : 0; }
 
@@ -98,6 +102,7 @@ class QueueService {
 
  private:
   QueueStore& store_;
+  ClaimBatcher claims_;
   CompletionBatcher completions_;
   WorkNotifier stop_{1};  // the reaper's sleep, cut short by Stop
   std::atomic<bool> long_polled_{false};

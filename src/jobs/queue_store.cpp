@@ -14,4 +14,11 @@ LeaseOutcome ExplainUnchanged(const std::optional<Job>& job, std::string_view le
   return LeaseOutcome::kLeaseLost;
 }
 
+asio::awaitable<std::vector<Job>> QueueStore::Claim(obs::RequestStats& stats,
+                                                    const ClaimRequest& request, Micros now) {
+  std::vector<std::vector<Job>> claimed =
+      co_await ClaimBatch(stats, std::span<const ClaimRequest>(&request, 1), now);
+  co_return std::move(claimed.at(0));
+}
+
 }  // namespace mljobs::jobs

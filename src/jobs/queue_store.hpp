@@ -24,7 +24,6 @@ struct ClaimRequest {
   int limit = 1;                    // already checked by the service (1..kMaxClaimLimit)
   Micros lease_micros = 0;          // lease length
   std::vector<std::string> models;  // empty: any model
-  Micros now = 0;
 };
 
 // What a lease holder's call did.
@@ -67,13 +66,19 @@ class QueueStore {
  public:
   virtual ~QueueStore() = default;
 
-  // Leases up to request.limit pending jobs whose run_after has passed (of request.models
-  // when given), highest priority first, then oldest (created_at, id): each becomes
-  // running with attempts + 1, started_at = now, a fresh random lease_token and
+  // Leases, for each request in turn, up to its limit of the pending jobs whose run_after
+  // has passed (of the requests' models, which are the same for all of them), highest
+  // priority first, then oldest (created_at, id): the first request gets the first jobs
+  // in that order, the next the following ones. Each job becomes running with attempts +
+  // 1, started_at = now, a fresh random lease_token, and its request's worker and
   // lease_expires_at = now + lease. One statement; concurrent claims never share a job.
-  // Returns the jobs in claim order, with input_text and metadata.
-  virtual asio::awaitable<std::vector<Job>> Claim(obs::RequestStats& stats,
-                                                  const ClaimRequest& request) = 0;
+  // Returns each request's jobs in claim order, with input_text and metadata.
+  virtual asio::awaitable<std::vector<std::vector<Job>>> ClaimBatch(
+      obs::RequestStats& stats, std::span<const ClaimRequest> requests, Micros now) = 0;
+
+  // ClaimBatch of one request.
+  asio::awaitable<std::vector<Job>> Claim(obs::RequestStats& stats, const ClaimRequest& request,
+                                          Micros now);
 
   // Extends the lease of a running job held with `lease_token` to now + lease. One
   // statement when it succeeds; one more to tell why it did not.

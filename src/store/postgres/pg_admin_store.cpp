@@ -143,12 +143,17 @@ asio::awaitable<std::optional<jobs::ExplainResult>> PgAdminStore::Explain(
 // job changes (pending rows it would claim are locked only for that moment).
 asio::awaitable<std::optional<jobs::ExplainResult>> PgAdminStore::ExplainClaim(
     obs::RequestStats& stats, jobs::Micros now) {
+  // One claim of kExplainClaimLimit jobs of any model.
+  const std::array<std::optional<std::string_view>, 1> workers{"explain"};
+  const std::array<std::int64_t, 1> leases{kExplainLeaseMicros};
+  const std::array<std::int64_t, 1> limits{kExplainClaimLimit};
   PgParams params;
   params.AddTimestamp(now);
-  params.AddInt64(kExplainLeaseMicros);
-  params.AddText("explain");
+  params.AddNullableText(std::nullopt);
+  params.AddTextArray(workers);
+  params.AddInt64Array(leases);
+  params.AddInt64Array(limits);
   params.AddInt64(kExplainClaimLimit);
-  params.AddNullableText(std::nullopt);  // any model
   const std::string explain = std::string(kExplainPrefix) + std::string(kClaimJobs.sql);
   const std::array<PgCommand, 3> commands{
       PgCommand{kExplainBegin.name, kExplainBegin.sql, nullptr, false},

@@ -5,6 +5,7 @@ namespace {
 
 // Type OIDs named in binary array headers (pg_type.dat).
 constexpr std::uint32_t kInt4Oid = 23;
+constexpr std::uint32_t kInt8Oid = 20;
 constexpr std::uint32_t kTextOid = 25;
 constexpr std::uint32_t kTimestamptzOid = 1184;
 
@@ -85,6 +86,16 @@ void PgParams::AddInt32Array(std::span<const std::int32_t> values) {
   out.reserve(out.size() + values.size() * 8);
   for (std::int32_t v : values) {
     PutBigEndian<std::int32_t>(out, 4);
+    PutBigEndian(out, v);
+  }
+  Add(std::move(out), 1);
+}
+
+void PgParams::AddInt64Array(std::span<const std::int64_t> values) {
+  std::string out = ArrayHeader(kInt8Oid, values.size(), false);
+  out.reserve(out.size() + values.size() * 12);
+  for (std::int64_t v : values) {
+    PutBigEndian<std::int32_t>(out, 8);
     PutBigEndian(out, v);
   }
   Add(std::move(out), 1);

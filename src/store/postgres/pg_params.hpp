@@ -23,10 +23,11 @@ class PgParams {
   void AddInt64(std::int64_t value);
   // timestamptz from µs since the Unix epoch.
   void AddTimestamp(jobs::Micros value);
-  // One-dimensional arrays (text[], int4[], timestamptz[]) in binary array format, so
+  // One-dimensional arrays (text[], int4[], int8[], timestamptz[]) in binary array format, so
   // no element needs quoting or escaping. A null optional is an SQL NULL element.
   void AddTextArray(std::span<const std::optional<std::string_view>> values);
   void AddInt32Array(std::span<const std::int32_t> values);
+  void AddInt64Array(std::span<const std::int64_t> values);
   void AddTimestampArray(std::span<const jobs::Micros> values);
 
   int size() const { return static_cast<int>(values_.size()); }

@@ -6,30 +6,43 @@
 
 namespace mljobs::store::postgres {
 
-// One statement leases the batch. `candidates` walks ml_jobs_queue_claim_idx (migration
-// 0009) in claim order; FOR UPDATE SKIP LOCKED makes concurrent claims pass over each
-// other's rows instead of queueing behind them. `picked` then locks the jobs themselves,
-// re-checking that they are still pending, and SKIP LOCKED again: a job a cancel is
-// changing right now is left to it, so a claim never waits while holding queue rows (a
-// cancel locks the job first and its queue row second; waiting here could deadlock). The
-// queue rows of the claimed jobs go with them (ml_jobs_queue_sync). A job is never leased
-// twice. ARRAY(...) keeps each step an index scan whatever the row estimates.
-// $1 now, $2 lease (µs), $3 worker, $4 limit, $5 models (NULL: any).
+// One statement leases the jobs of a group of claims (jobs::ClaimBatcher), all with the same
+// models filter. `candidates` walks ml_jobs_queue_claim_idx (migration 0009) in claim
+// order; FOR UPDATE SKIP LOCKED makes concurrent claims pass over each other's rows instead
+// of queueing behind them. `picked` then locks the jobs themselves, re-checking that they
+// are still pending, and SKIP LOCKED again: a job a cancel is changing right now is left
+// to it, so a claim never waits while holding queue rows (a cancel locks the job first and
+// its queue row second; waiting here could deadlock). `slots` deals the picked jobs out in
+// claim order: the first claim gets the first limit[1], the next the following limit[2],
+// each with its own worker and lease. The queue rows of the claimed jobs go with them
+// (ml_jobs_queue_sync). A job is never leased twice. ARRAY(...) keeps each step an index
+// scan whatever the row estimates.
+// $1 now, $2 models (NULL: any), $3 workers, $4 leases (µs), $5 limits, $6 sum of limits.
 inline constexpr PgStatement kClaimJobs{
     "claim_jobs",
     "WITH candidates AS ("
     "SELECT job_id FROM ml_jobs_queue WHERE run_after <= $1::timestamptz "
-    "AND ($5::text[] IS NULL OR model = ANY($5::text[])) "
-    "ORDER BY priority DESC, created_at, job_id LIMIT $4::int8 FOR UPDATE SKIP LOCKED), "
+    "AND ($2::text[] IS NULL OR model = ANY($2::text[])) "
+    "ORDER BY priority DESC, created_at, job_id LIMIT $6::int8 FOR UPDATE SKIP LOCKED), "
     "picked AS ("
-    "SELECT id FROM ml_jobs WHERE id = ANY(ARRAY(SELECT job_id FROM candidates)) "
-    "AND status = 'pending' FOR UPDATE SKIP LOCKED) "
+    "SELECT id, row_number() OVER (ORDER BY priority DESC, created_at, id) AS n FROM ("
+    "SELECT id, priority, created_at FROM ml_jobs "
+    "WHERE id = ANY(ARRAY(SELECT job_id FROM candidates)) AND status = 'pending' "
+    "FOR UPDATE SKIP LOCKED) AS p), "
+    "slots AS ("
+    "SELECT worker, lease, lim, (sum(lim) OVER (ORDER BY k))::int8 - lim AS skip "
+    "FROM unnest($3::text[], $4::int8[], $5::int8[]) WITH ORDINALITY AS r(worker, lease, lim, k)), "
+    "assigned AS MATERIALIZED ("
+    "SELECT picked.id AS job_id, slots.worker AS slot_worker, slots.lease AS slot_lease "
+    "FROM picked JOIN slots ON picked.n > slots.skip AND picked.n <= slots.skip + slots.lim) "
     "UPDATE ml_jobs SET status = 'running', attempts = attempts + 1, "
     "started_at = $1::timestamptz, updated_at = $1::timestamptz, "
     "lease_token = gen_random_uuid(), "
-    "lease_expires_at = $1::timestamptz + $2::int8 * interval '1 microsecond', "
-    "worker = $3::text "
-    "WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND status = 'pending' "
+    "lease_expires_at = $1::timestamptz + a.slot_lease * interval '1 microsecond', "
+    "worker = a.slot_worker "
+    "FROM assigned AS a "
+    "WHERE ml_jobs.id = ANY(ARRAY(SELECT job_id FROM assigned)) AND ml_jobs.id = a.job_id "
+    "AND ml_jobs.status = 'pending' "
     "RETURNING " MLJOBS_PG_ALL_COLUMNS,
     true};
 

@@ -30,20 +30,32 @@ void SortInClaimOrder(std::vector<jobs::Job>& claimed) {
 
 }  // namespace
 
-asio::awaitable<std::vector<jobs::Job>> PgQueueStore::Claim(obs::RequestStats& stats,
-                                                            const jobs::ClaimRequest& request) {
+asio::awaitable<std::vector<std::vector<jobs::Job>>> PgQueueStore::ClaimBatch(
+    obs::RequestStats& stats, std::span<const jobs::ClaimRequest> requests, jobs::Micros now) {
+  std::vector<std::vector<jobs::Job>> out(requests.size());
+  if (requests.empty()) co_return out;
+  std::vector<std::optional<std::string_view>> workers;
+  std::vector<std::int64_t> leases, limits;
+  std::int64_t total = 0;
+  for (const jobs::ClaimRequest& request : requests) {
+    workers.emplace_back(request.worker);
+    leases.push_back(request.lease_micros);
+    limits.push_back(request.limit);
+    total += request.limit;
+  }
+  const std::vector<std::string>& models = requests.front().models;
   PgParams params;
-  params.AddTimestamp(request.now);
-  params.AddInt64(request.lease_micros);
-  params.AddText(request.worker);
-  params.AddInt64(request.limit);
-  if (request.models.empty()) {
+  params.AddTimestamp(now);
+  if (models.empty()) {
     params.AddNullableText(std::nullopt);
   } else {
-    std::vector<std::optional<std::string_view>> models(request.models.begin(),
-                                                        request.models.end());
-    params.AddTextArray(models);
+    std::vector<std::optional<std::string_view>> names(models.begin(), models.end());
+    params.AddTextArray(names);
   }
+  params.AddTextArray(workers);
+  params.AddInt64Array(leases);
+  params.AddInt64Array(limits);
+  params.AddInt64(total);
   auto conn = co_await pool_.Acquire();
   PgResult result = co_await conn->Run(stats, Prepared(kClaimJobs, &params));
   std::vector<jobs::Job> claimed;
@@ -52,7 +64,14 @@ asio::awaitable<std::vector<jobs::Job>> PgQueueStore::Claim(obs::RequestStats& s
   for (int i = 0; i < result.Rows(); ++i) claimed.push_back(reader.Read(i));
   claimed_since_tidy_ += result.Rows();
   SortInClaimOrder(claimed);
-  co_return claimed;
+  // The statement deals jobs out in claim order, limit by limit; so does this.
+  auto next = claimed.begin();
+  for (std::size_t i = 0; i < requests.size() && next != claimed.end(); ++i) {
+    auto end = next + std::min<std::ptrdiff_t>(requests[i].limit, claimed.end() - next);
+    out[i].assign(std::make_move_iterator(next), std::make_move_iterator(end));
+    next = end;
+  }
+  co_return out;
 }
 
 asio::awaitable<jobs::LeaseResult> PgQueueStore::RunLeaseCall(

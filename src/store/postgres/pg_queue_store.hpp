@@ -23,8 +23,9 @@ class PgQueueStore final : public jobs::QueueStore {
   PgQueueStore(PgPool& pool, std::string url, std::size_t max_waiters)
       : pool_(pool), url_(std::move(url)), new_jobs_(max_waiters) {}
 
-  asio::awaitable<std::vector<jobs::Job>> Claim(obs::RequestStats& stats,
-                                                const jobs::ClaimRequest& request) override;
+  asio::awaitable<std::vector<std::vector<jobs::Job>>> ClaimBatch(
+      obs::RequestStats& stats, std::span<const jobs::ClaimRequest> requests,
+      jobs::Micros now) override;
   asio::awaitable<jobs::LeaseResult> Heartbeat(obs::RequestStats& stats, std::string_view uuid,
                                                std::string_view lease_token,
                                                jobs::Micros lease_micros,

@@ -64,29 +64,41 @@ jobs::LeaseResult RunLeaseCall(Connection& connection, obs::RequestStats& stats,
 
 }  // namespace
 
-asio::awaitable<std::vector<jobs::Job>> SqliteQueueStore::Claim(
-    obs::RequestStats& stats, const jobs::ClaimRequest& request) {
+asio::awaitable<std::vector<std::vector<jobs::Job>>> SqliteQueueStore::ClaimBatch(
+    obs::RequestStats& stats, std::span<const jobs::ClaimRequest> requests, jobs::Micros now) {
   co_return co_await db_.OnWriter([&](Connection& connection) {
+    std::vector<std::vector<jobs::Job>> out(requests.size());
+    if (requests.empty()) return out;
+    // One claim statement per request, in one transaction (one commit for the group),
+    // recorded as one logical statement as kCompleteJobsBatch is.
+    Transaction transaction(connection);
     StatementTimer timer(stats, kClaimJobs.name);
     Statement statement = connection.Prepare(kClaimJobs.sql());
-    statement.BindInt64(":now", request.now);
-    statement.BindInt64(":lease", request.lease_micros);
-    statement.BindText(":worker", request.worker);
-    statement.BindInt64(":limit", request.limit);
-    if (request.models.empty()) {
-      statement.BindNull(":models");
-    } else {
-      statement.BindText(":models", ModelsJson(request.models));
+    std::int64_t rows = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      const jobs::ClaimRequest& request = requests[i];
+      statement.BindInt64(":now", now);
+      statement.BindInt64(":lease", request.lease_micros);
+      statement.BindText(":worker", request.worker);
+      statement.BindInt64(":limit", request.limit);
+      if (request.models.empty()) {
+        statement.BindNull(":models");
+      } else {
+        statement.BindText(":models", ModelsJson(request.models));
+      }
+      out[i] = ReadAll(statement);
+      statement.Reset();
+      rows += static_cast<std::int64_t>(out[i].size());
+      // RETURNING gives rows in no promised order; the claim promises priority, then age.
+      std::sort(out[i].begin(), out[i].end(), [](const jobs::Job& a, const jobs::Job& b) {
+        if (a.priority != b.priority) return a.priority > b.priority;
+        if (a.created_at != b.created_at) return a.created_at < b.created_at;
+        return a.id < b.id;
+      });
     }
-    std::vector<jobs::Job> claimed = ReadAll(statement);
-    timer.Done(static_cast<std::int64_t>(claimed.size()));
-    // RETURNING gives rows in no promised order; the claim promises priority, then age.
-    std::sort(claimed.begin(), claimed.end(), [](const jobs::Job& a, const jobs::Job& b) {
-      if (a.priority != b.priority) return a.priority > b.priority;
-      if (a.created_at != b.created_at) return a.created_at < b.created_at;
-      return a.id < b.id;
-    });
-    return claimed;
+    transaction.Commit();
+    timer.Done(rows);
+    return out;
   });
 }
 

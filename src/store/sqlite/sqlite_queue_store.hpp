@@ -13,8 +13,9 @@ class SqliteQueueStore final : public jobs::QueueStore {
  public:
   explicit SqliteQueueStore(SqliteDatabase& db) : db_(db) {}
 
-  asio::awaitable<std::vector<jobs::Job>> Claim(obs::RequestStats& stats,
-                                                const jobs::ClaimRequest& request) override;
+  asio::awaitable<std::vector<std::vector<jobs::Job>>> ClaimBatch(
+      obs::RequestStats& stats, std::span<const jobs::ClaimRequest> requests,
+      jobs::Micros now) override;
   asio::awaitable<jobs::LeaseResult> Heartbeat(obs::RequestStats& stats, std::string_view uuid,
                                                std::string_view lease_token,
                                                jobs::Micros lease_micros,
