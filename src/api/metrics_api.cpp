@@ -60,6 +60,8 @@ void AppendQueue(std::string& out, const jobs::QueueService& queue) {
          static_cast<double>(queue.WaitingClaims()));
   sample("mljobs_queue_claims_queued", "gauge", "Claims queued for the next grouped write.",
          static_cast<double>(claims.waiting));
+  sample("mljobs_queue_claims_writing", "gauge", "Claims in the grouped write under way.",
+         static_cast<double>(claims.writing));
   sample("mljobs_queue_claim_writes_total", "counter", "Grouped writes of claims.",
          static_cast<double>(claims.writes));
   sample("mljobs_queue_claims_written_total", "counter", "Claims those writes carried.",

@@ -8,10 +8,13 @@
 #include <sqlite3.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <memory>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "support/api_server.hpp"
 
@@ -246,11 +249,12 @@ TEST_P(QueueApiTest, BatchCompleteAnswersPerJobInOneStatement) {
 // lock on SQLite (shorter than the server's 2 s busy timeout in this test).
 class WriteBlocker {
  public:
-  WriteBlocker(const TestDatabase& db, const std::string& uuid) {
+  // `pg_lock`: the statement that takes the lock the write needs on PostgreSQL.
+  WriteBlocker(const TestDatabase& db, const std::string& pg_lock) {
     if (db.backend() == "postgresql") {
       pg_.reset(PQconnectdb(db.url().c_str()));
       Exec("BEGIN");
-      Exec("SELECT 1 FROM ml_jobs WHERE job_uuid = '" + uuid + "' FOR UPDATE");
+      Exec(pg_lock);
     } else {
       sqlite3* handle = nullptr;
       EXPECT_EQ(sqlite3_open(db.sqlite_path().c_str(), &handle), SQLITE_OK);
@@ -276,51 +280,118 @@ class WriteBlocker {
   std::unique_ptr<sqlite3, decltype(&sqlite3_close)> sqlite_{nullptr, &sqlite3_close};
 };
 
-// Single completions that arrive while one is being written wait and are then written
-// together: 1 + 8 completions take exactly two statements, and each caller still gets
-// its own job back.
+// Completions that arrive while one is being written wait and are then written together:
+// 1 + 4 single completions + a POST /queue/complete of 4 take exactly two statements, and
+// each caller still gets its own answer (a single one its job).
 TEST_P(QueueApiTest, ConcurrentCompletionsAreWrittenTogether) {
   for (int i = 0; i < 9; ++i) Submit();
   json::array jobs = Claim({{"worker", "w"}, {"limit", 9}});
   ASSERT_EQ(jobs.size(), 9u);
   auto id = [&](std::size_t i) { return std::string(jobs[i].at("id").as_string()); };
   auto token = [&](std::size_t i) { return std::string(jobs[i].at("lease_token").as_string()); };
-  auto send = [&](std::size_t i) {
-    return std::async(std::launch::async, [&, i] {
+  auto result = [&](std::size_t i) {
+    return json::object{{"lease_token", token(i)},
+                        {"result_label", "label-" + std::to_string(i)},
+                        {"result_score", 0.5}};
+  };
+  auto send = [&](std::string target, json::object body) {
+    return std::async(std::launch::async, [&, target, body] {
       HttpConnection connection(server().port(), std::chrono::seconds(30));
-      return connection.Send(
-          "POST", "/jobs/" + id(i) + "/complete",
-          json::serialize(json::object{{"lease_token", token(i)},
-                                       {"result_label", "label-" + std::to_string(i)},
-                                       {"result_score", 0.5}}));
+      return connection.Send("POST", target, json::serialize(body));
     });
   };
   const double writes = Metric("mljobs_queue_completion_writes_total");
 
-  WriteBlocker blocker(*db_, id(0));
-  std::vector<std::future<HttpResult>> answers;
-  answers.push_back(send(0));
+  WriteBlocker blocker(*db_, "SELECT 1 FROM ml_jobs WHERE job_uuid = '" + id(0) + "' FOR UPDATE");
+  std::vector<std::future<HttpResult>> singles;
+  singles.push_back(send("/jobs/" + id(0) + "/complete", result(0)));
   AwaitMetric("mljobs_queue_completions_writing", 1);  // job 0's write waits on the lock
-  for (std::size_t i = 1; i < 9; ++i) answers.push_back(send(i));
+  for (std::size_t i = 1; i < 5; ++i) singles.push_back(send("/jobs/" + id(i) + "/complete", result(i)));
+  json::array batch;
+  for (std::size_t i = 5; i < 9; ++i) {
+    json::object entry = result(i);
+    entry["id"] = id(i);
+    batch.push_back(entry);
+  }
+  std::future<HttpResult> batched = send("/queue/complete", json::object{{"results", batch}});
   AwaitMetric("mljobs_queue_completions_waiting", 8);
   blocker.Release();
 
-  for (std::size_t i = 0; i < 9; ++i) {
-    HttpResult r = answers[i].get();
+  for (std::size_t i = 0; i < 5; ++i) {
+    HttpResult r = singles[i].get();
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.Header("x-db-statements"), "1");
     json::value job = Json(r);
     EXPECT_EQ(job.at("id").as_string(), id(i));
     EXPECT_EQ(job.at("status"), "completed");
     EXPECT_EQ(job.at("result_label").as_string(), "label-" + std::to_string(i));
-    EXPECT_EQ(Status(id(i)), "completed");
   }
+  HttpResult r = batched.get();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Header("x-db-statements"), "1");
+  EXPECT_EQ(Json(r).at("completed"), 4);
+  for (std::size_t i = 0; i < 9; ++i) EXPECT_EQ(Status(id(i)), "completed");
   EXPECT_EQ(Metric("mljobs_queue_completion_writes_total"), writes + 2);
   EXPECT_EQ(Metric("mljobs_queue_completions_waiting"), 0);
   // A repeat of one of them is answered alike, and a stale token still gets 409.
   HttpResult repeat = Complete(id(4), token(4), "label-4");
   EXPECT_EQ(repeat.status, 200) << repeat.body;
   EXPECT_EQ(Complete(id(5), token(4)).status, 409);
+}
+
+// Claims that arrive while one is being written wait and are then leased together: 1 + 8
+// claims take exactly two statements, and each caller gets its own jobs, in claim order,
+// under its own worker name; no job goes to two claims.
+TEST_P(QueueApiTest, ConcurrentClaimsAreWrittenTogether) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(Submit());
+  auto send = [&](int w) {
+    return std::async(std::launch::async, [&, w] {
+      HttpConnection connection(server().port(), std::chrono::seconds(30));
+      return connection.Send("POST", "/queue/claim",
+                             json::serialize(json::object{
+                                 {"worker", "w" + std::to_string(w)}, {"limit", 2}}));
+    });
+  };
+  const double writes = Metric("mljobs_queue_claim_writes_total");
+
+  // A claim's FOR UPDATE needs ROW SHARE on the queue table, which EXCLUSIVE holds off.
+  WriteBlocker blocker(*db_, "LOCK TABLE ml_jobs_queue IN EXCLUSIVE MODE");
+  std::vector<std::future<HttpResult>> answers;
+  answers.push_back(send(0));
+  AwaitMetric("mljobs_queue_claims_writing", 1);  // claim 0's write waits on the lock
+  for (int w = 1; w < 9; ++w) answers.push_back(send(w));
+  AwaitMetric("mljobs_queue_claims_queued", 8);
+  blocker.Release();
+
+  std::vector<std::vector<std::string>> got(9);
+  std::multiset<std::string> all;
+  for (int w = 0; w < 9; ++w) {
+    SCOPED_TRACE(w);
+    HttpResult r = answers[w].get();
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.Header("x-db-statements"), "1");
+    const json::value body = Json(r);
+    for (const json::value& job : body.at("jobs").as_array()) {
+      EXPECT_EQ(job.at("worker").as_string(), "w" + std::to_string(w));
+      EXPECT_EQ(job.at("status"), "running");
+      got[w].push_back(std::string(job.at("id").as_string()));
+      all.insert(got[w].back());
+    }
+    ASSERT_EQ(got[w].size(), 2u);
+  }
+  EXPECT_EQ(Metric("mljobs_queue_claim_writes_total"), writes + 2);
+  // The first claim took the two oldest jobs; the eight after it the next sixteen, each
+  // claim two of them in claim order, none twice.
+  EXPECT_EQ(got[0], (std::vector<std::string>{ids[0], ids[1]}));
+  EXPECT_EQ(all, std::multiset<std::string>(ids.begin(), ids.begin() + 18));
+  for (int w = 1; w < 9; ++w) {
+    auto first = std::find(ids.begin(), ids.end(), got[w][0]);
+    auto second = std::find(ids.begin(), ids.end(), got[w][1]);
+    EXPECT_LT(first, second);
+  }
+  EXPECT_EQ(Status(ids[18]), "pending");
+  EXPECT_EQ(Status(ids[19]), "pending");
 }
 
 TEST_P(QueueApiTest, LongPollWakesWhenAJobIsSubmitted) {
