@@ -68,8 +68,8 @@ void AppendQueue(std::string& out, const jobs::QueueService& queue) {
          static_cast<double>(claims.written));
   sample("mljobs_queue_completions_waiting", "gauge",
          "Completions queued for the next grouped write.", static_cast<double>(c.waiting));
-  sample("mljobs_queue_completions_writing", "gauge",
-         "Completions in the grouped write under way.", static_cast<double>(c.writing));
+  sample("mljobs_queue_completions_writing", "gauge", "Completions in the grouped write under way.",
+         static_cast<double>(c.writing));
   sample("mljobs_queue_completion_writes_total", "counter", "Grouped writes of completions.",
          static_cast<double>(c.writes));
   sample("mljobs_queue_completions_written_total", "counter",

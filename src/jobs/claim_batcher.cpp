@@ -37,11 +37,12 @@ asio::awaitable<std::vector<std::vector<Job>>> WriteClaims(
 }  // namespace
 
 ClaimBatcher::ClaimBatcher(QueueStore& store, std::size_t max_queued)
-    : group_(PickClaims,
-             [&store](obs::RequestStats& stats, const std::vector<const ClaimRequest*>& group) {
-               return WriteClaims(store, stats, group);
-             },
-             max_queued, "claims") {}
+    : group_(
+          PickClaims,
+          [&store](obs::RequestStats& stats, const std::vector<const ClaimRequest*>& group) {
+            return WriteClaims(store, stats, group);
+          },
+          max_queued, "claims") {}
 
 asio::awaitable<std::vector<Job>> ClaimBatcher::Claim(obs::RequestStats& stats,
                                                       ClaimRequest request) {

@@ -35,14 +35,16 @@ std::vector<std::size_t> PickCompletions(const std::vector<Group::Queued>& queue
 
 // One CompleteBatch for all the groups; each gets its slice of the results back.
 asio::awaitable<std::vector<std::vector<LeaseResult>>> WriteCompletions(
-    QueueStore& store, obs::RequestStats& stats, const std::vector<const CompletionGroup*>& groups) {
+    QueueStore& store, obs::RequestStats& stats,
+    const std::vector<const CompletionGroup*>& groups) {
   std::vector<Completion> all;
   bool with_jobs = false;
   for (const CompletionGroup* group : groups) {
     all.insert(all.end(), group->completions.begin(), group->completions.end());
     with_jobs = with_jobs || group->with_jobs;
   }
-  std::vector<LeaseResult> results = co_await store.CompleteBatch(stats, all, NowMicros(), with_jobs);
+  std::vector<LeaseResult> results =
+      co_await store.CompleteBatch(stats, all, NowMicros(), with_jobs);
   if (results.size() != all.size()) {
     throw Error(ErrorCode::kInternal, "the store answered a different number of completions");
   }
@@ -60,11 +62,12 @@ asio::awaitable<std::vector<std::vector<LeaseResult>>> WriteCompletions(
 }  // namespace
 
 CompletionBatcher::CompletionBatcher(QueueStore& store, std::size_t max_queued)
-    : group_(PickCompletions,
-             [&store](obs::RequestStats& stats, const std::vector<const CompletionGroup*>& groups) {
-               return WriteCompletions(store, stats, groups);
-             },
-             max_queued, "completions") {}
+    : group_(
+          PickCompletions,
+          [&store](obs::RequestStats& stats, const std::vector<const CompletionGroup*>& groups) {
+            return WriteCompletions(store, stats, groups);
+          },
+          max_queued, "completions") {}
 
 asio::awaitable<LeaseResult> CompletionBatcher::Complete(obs::RequestStats& stats,
                                                          Completion completion) {

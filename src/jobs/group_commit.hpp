@@ -46,7 +46,10 @@ class GroupCommit {
   // At most `max_units` wait for a write; past it, callers get 503 with the code
   // "too_many_<what>" (what: "claims", say).
   GroupCommit(Pick pick, Write write, std::size_t max_units, std::string what)
-      : pick_(std::move(pick)), write_(std::move(write)), max_units_(max_units), what_(std::move(what)) {}
+      : pick_(std::move(pick)),
+        write_(std::move(write)),
+        max_units_(max_units),
+        what_(std::move(what)) {}
   GroupCommit(const GroupCommit&) = delete;
   GroupCommit& operator=(const GroupCommit&) = delete;
 

@@ -58,7 +58,9 @@ asio::awaitable<Result> GroupCommit<Request, Result>::Submit(obs::RequestStats& 
   }
   // The lambda itself, not a coroutine object built here: GCC 12 mishandles temporaries
   // inside co_await expressions.
-  if (start_flush) asio::co_spawn(executor, [this] { return Flush(); }, asio::detached);
+  if (start_flush)
+    asio::co_spawn(
+        executor, [this] { return Flush(); }, asio::detached);
   auto token = asio::as_tuple(asio::use_awaitable);
   co_await asio::async_initiate<decltype(token), void(boost::system::error_code)>(
       [&](auto handler) {

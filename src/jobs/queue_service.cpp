@@ -165,7 +165,8 @@ asio::awaitable<std::vector<LeaseOutcome>> QueueService::CompleteBatch(
     if (!ids.insert(*uuid).second) Invalid(where, "id", "appears twice in the batch");
     completions.push_back(Completion{*uuid, std::move(token), std::move(p.label), p.score});
   }
-  std::vector<LeaseResult> results = co_await completions_.CompleteMany(stats, std::move(completions));
+  std::vector<LeaseResult> results =
+      co_await completions_.CompleteMany(stats, std::move(completions));
   std::vector<LeaseOutcome> outcomes;
   outcomes.reserve(results.size());
   for (const LeaseResult& result : results) outcomes.push_back(result.outcome);

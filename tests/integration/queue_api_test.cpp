@@ -3,12 +3,11 @@
 // mid-job (the reaper inside the server re-queues it), batched completion, long-poll
 // wake-up, retry backoff, and bad input that is a 4xx naming the field and changes nothing.
 #include <gtest/gtest.h>
-
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -306,7 +305,8 @@ TEST_P(QueueApiTest, ConcurrentCompletionsAreWrittenTogether) {
   std::vector<std::future<HttpResult>> singles;
   singles.push_back(send("/jobs/" + id(0) + "/complete", result(0)));
   AwaitMetric("mljobs_queue_completions_writing", 1);  // job 0's write waits on the lock
-  for (std::size_t i = 1; i < 5; ++i) singles.push_back(send("/jobs/" + id(i) + "/complete", result(i)));
+  for (std::size_t i = 1; i < 5; ++i)
+    singles.push_back(send("/jobs/" + id(i) + "/complete", result(i)));
   json::array batch;
   for (std::size_t i = 5; i < 9; ++i) {
     json::object entry = result(i);
@@ -348,9 +348,9 @@ TEST_P(QueueApiTest, ConcurrentClaimsAreWrittenTogether) {
   auto send = [&](int w) {
     return std::async(std::launch::async, [&, w] {
       HttpConnection connection(server().port(), std::chrono::seconds(30));
-      return connection.Send("POST", "/queue/claim",
-                             json::serialize(json::object{
-                                 {"worker", "w" + std::to_string(w)}, {"limit", 2}}));
+      return connection.Send(
+          "POST", "/queue/claim",
+          json::serialize(json::object{{"worker", "w" + std::to_string(w)}, {"limit", 2}}));
     });
   };
   const double writes = Metric("mljobs_queue_claim_writes_total");
