@@ -162,6 +162,11 @@ TEST_P(AdminApiTest, ExplainClaimUsesThePendingIndexAndClaimsNothing) {
       GetParam() == "postgresql" ? "ml_jobs_queue_claim_idx" : "ml_jobs_pending_claim_idx";
   EXPECT_NE(json::serialize(out.at("plan")).find(index), std::string::npos)
       << json::serialize(out.at("plan"));
+  if (GetParam() == "postgresql") {
+    // The server's generic plan, as it runs the claim: parameters, not the bound values.
+    EXPECT_NE(json::serialize(out.at("plan")).find("run_after <= $1"), std::string::npos)
+        << json::serialize(out.at("plan"));
+  }
   EXPECT_EQ(db_->Query(pending)[0][0], before);
   EXPECT_EQ(db_->Query("SELECT count(*) FROM ml_jobs WHERE status = 'running'")[0][0], "0");
 }

@@ -47,6 +47,9 @@ inline constexpr PgStatement kExplainDeepPosition{
 // The transaction an explained claim runs in; always rolled back.
 inline constexpr PgStatement kExplainBegin{"explain_begin", "BEGIN"};
 inline constexpr PgStatement kExplainRollback{"explain_rollback", "ROLLBACK"};
+// Inside kExplainBegin's transaction: plans as the server's generic_plan statements get.
+inline constexpr PgStatement kExplainGenericPlans{
+    "explain_generic_plans", "SET LOCAL plan_cache_mode = force_generic_plan"};
 
 // Representative claim parameters: a 30 s lease, 10 jobs.
 inline constexpr std::int64_t kExplainLeaseMicros = 30'000'000;

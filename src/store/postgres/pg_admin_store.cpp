@@ -140,7 +140,11 @@ asio::awaitable<std::optional<jobs::ExplainResult>> PgAdminStore::Explain(
 }
 
 // EXPLAIN ANALYZE executes the claim: it runs in a transaction that is rolled back, so no
-// job changes (pending rows it would claim are locked only for that moment).
+// job changes (pending rows it would claim are locked only for that moment). The plan is
+// the one the server runs: this connection's prepared claim_jobs under a generic plan
+// (kClaimJobs is generic_plan), explained through EXECUTE. Running it once first makes
+// sure it is prepared here; that claim is rolled back with the rest. EXECUTE cannot take
+// bound parameters, so its arguments are literals, all of them made here.
 asio::awaitable<std::optional<jobs::ExplainResult>> PgAdminStore::ExplainClaim(
     obs::RequestStats& stats, jobs::Micros now) {
   // One claim of kExplainClaimLimit jobs of any model.
@@ -154,15 +158,21 @@ asio::awaitable<std::optional<jobs::ExplainResult>> PgAdminStore::ExplainClaim(
   params.AddInt64Array(leases);
   params.AddInt64Array(limits);
   params.AddInt64(kExplainClaimLimit);
-  const std::string explain = std::string(kExplainPrefix) + std::string(kClaimJobs.sql);
-  const std::array<PgCommand, 3> commands{
+  const std::string limit = std::to_string(kExplainClaimLimit);
+  const std::string explain = std::string(kExplainPrefix) + "EXECUTE " +
+                              std::string(kClaimJobs.name) + "('" + jobs::FormatRfc3339(now) +
+                              "', NULL, '{explain}', '{" + std::to_string(kExplainLeaseMicros) +
+                              "}', '{" + limit + "}', " + limit + ")";
+  const std::array<PgCommand, 5> commands{
       PgCommand{kExplainBegin.name, kExplainBegin.sql, nullptr, false},
-      PgCommand{"explain_claim", explain, &params, false},
+      PgCommand{kExplainGenericPlans.name, kExplainGenericPlans.sql, nullptr, false},
+      Prepared(kClaimJobs, &params),
+      PgCommand{"explain_claim", explain, nullptr, false},
       PgCommand{kExplainRollback.name, kExplainRollback.sql, nullptr, false}};
   auto conn = co_await pool_.Acquire();
   std::vector<PgResult> results = co_await conn->Run(stats, commands);
   co_return FromPlan(std::string(kClaimJobs.name), std::string(kClaimJobs.sql),
-                     results[1].Text(0, 0));
+                     results[3].Text(0, 0));
 }
 
 jobs::PoolStats PgAdminStore::Pool() const {
