@@ -1,5 +1,7 @@
 #include "store/postgres/pg_params.hpp"
 
+#include <type_traits>
+
 namespace mljobs::store::postgres {
 namespace {
 
@@ -26,6 +28,20 @@ std::string ArrayHeader(std::uint32_t element_oid, std::size_t count, bool has_n
   PutBigEndian<std::uint32_t>(out, element_oid);
   PutBigEndian<std::int32_t>(out, static_cast<std::int32_t>(count));
   PutBigEndian<std::int32_t>(out, 1);
+  return out;
+}
+
+// A binary array of integers (int4, int8, or timestamptz as µs less `offset`): no nulls,
+// each element its length and big-endian value.
+template <typename T>
+std::string FixedWidthArray(std::uint32_t oid, std::span<const T> values,
+                            std::type_identity_t<T> offset) {
+  std::string out = ArrayHeader(oid, values.size(), false);
+  out.reserve(out.size() + values.size() * (4 + sizeof(T)));
+  for (T v : values) {
+    PutBigEndian<std::int32_t>(out, static_cast<std::int32_t>(sizeof(T)));
+    PutBigEndian<T>(out, static_cast<T>(v - offset));
+  }
   return out;
 }
 
@@ -82,33 +98,15 @@ void PgParams::AddTextArray(std::span<const std::optional<std::string_view>> val
 }
 
 void PgParams::AddInt32Array(std::span<const std::int32_t> values) {
-  std::string out = ArrayHeader(kInt4Oid, values.size(), false);
-  out.reserve(out.size() + values.size() * 8);
-  for (std::int32_t v : values) {
-    PutBigEndian<std::int32_t>(out, 4);
-    PutBigEndian(out, v);
-  }
-  Add(std::move(out), 1);
+  Add(FixedWidthArray(kInt4Oid, values, 0), 1);
 }
 
 void PgParams::AddInt64Array(std::span<const std::int64_t> values) {
-  std::string out = ArrayHeader(kInt8Oid, values.size(), false);
-  out.reserve(out.size() + values.size() * 12);
-  for (std::int64_t v : values) {
-    PutBigEndian<std::int32_t>(out, 8);
-    PutBigEndian(out, v);
-  }
-  Add(std::move(out), 1);
+  Add(FixedWidthArray(kInt8Oid, values, 0), 1);
 }
 
 void PgParams::AddTimestampArray(std::span<const jobs::Micros> values) {
-  std::string out = ArrayHeader(kTimestamptzOid, values.size(), false);
-  out.reserve(out.size() + values.size() * 12);
-  for (jobs::Micros v : values) {
-    PutBigEndian<std::int32_t>(out, 8);
-    PutBigEndian<std::int64_t>(out, v - kPgEpochOffsetMicros);
-  }
-  Add(std::move(out), 1);
+  Add(FixedWidthArray(kTimestamptzOid, values, kPgEpochOffsetMicros), 1);
 }
 
 }  // namespace mljobs::store::postgres
