@@ -1,5 +1,6 @@
 #include "jobs/work_notifier.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -45,7 +46,12 @@ std::size_t WorkNotifier::Waiters() const {
 
 asio::awaitable<WorkNotifier::WaitResult> WorkNotifier::Wait(
     std::uint64_t seen, std::chrono::steady_clock::time_point deadline) {
-  Waiter waiter{asio::steady_timer(co_await asio::this_coro::executor, deadline)};
+  // The executor first, in a statement of its own: GCC 12 destroyed the executor
+  // temporary of `co_await` inside the timer's construction twice, releasing the
+  // connection strand's last reference early (a use-after-free under AddressSanitizer,
+  // heap corruption in a CI run).
+  const asio::any_io_executor executor = co_await asio::this_coro::executor;
+  Waiter waiter{asio::steady_timer(executor, deadline)};
   std::list<Waiter*>::iterator entry;
   {
     std::lock_guard lock(mu_);

@@ -78,7 +78,10 @@ asio::awaitable<std::optional<PgConnection::Hosts>> PgConnection::ResolveHost(
       host.find(',') != std::string::npos || !not_an_address) {
     co_return std::nullopt;
   }
-  asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
+  // The executor in a statement of its own (see WorkNotifier::Wait: GCC 12 mishandles a
+  // co_await result used as a constructor argument).
+  const asio::any_io_executor executor = co_await asio::this_coro::executor;
+  asio::ip::tcp::resolver resolver(executor);
   auto [ec, results] = co_await resolver.async_resolve(host, "", kAsTuple);
   if (ec) {
     throw Error(ErrorCode::kUnavailable,
@@ -138,7 +141,8 @@ asio::awaitable<std::unique_ptr<PgConnection>> PgConnection::Connect(
       co_return nullptr;
     };
     using namespace asio::experimental::awaitable_operators;
-    asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+    const asio::any_io_executor executor = co_await asio::this_coro::executor;
+    asio::steady_timer timer(executor, timeout);
     auto winner = co_await (steps() || timer.async_wait(asio::use_awaitable));
     if (winner.index() == 0) co_return std::get<0>(winner);
     co_return std::make_exception_ptr(
