@@ -1,5 +1,7 @@
 #include "jobs/queue_store.hpp"
 
+#include <algorithm>
+
 namespace mljobs::jobs {
 
 LeaseOutcome ExplainUnchanged(const std::optional<Job>& job, std::string_view lease_token,
@@ -14,11 +16,12 @@ LeaseOutcome ExplainUnchanged(const std::optional<Job>& job, std::string_view le
   return LeaseOutcome::kLeaseLost;
 }
 
-asio::awaitable<std::vector<Job>> QueueStore::Claim(obs::RequestStats& stats,
-                                                    const ClaimRequest& request, Micros now) {
-  std::vector<std::vector<Job>> claimed =
-      co_await ClaimBatch(stats, std::span<const ClaimRequest>(&request, 1), now);
-  co_return std::move(claimed.at(0));
+void SortInClaimOrder(std::vector<Job>& jobs) {
+  std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+    if (a.priority != b.priority) return a.priority > b.priority;
+    if (a.created_at != b.created_at) return a.created_at < b.created_at;
+    return a.id < b.id;
+  });
 }
 
 }  // namespace mljobs::jobs

@@ -45,6 +45,10 @@ struct LeaseResult {
 LeaseOutcome ExplainUnchanged(const std::optional<Job>& job, std::string_view lease_token,
                               bool completing);
 
+// Sorts jobs into the order a claim promises: priority (highest first), then age
+// (created_at, id). RETURNING gives rows in no promised order.
+void SortInClaimOrder(std::vector<Job>& jobs);
+
 struct Completion {
   std::string uuid;
   std::string lease_token;
@@ -75,10 +79,6 @@ class QueueStore {
   // Returns each request's jobs in claim order, with input_text and metadata.
   virtual asio::awaitable<std::vector<std::vector<Job>>> ClaimBatch(
       obs::RequestStats& stats, std::span<const ClaimRequest> requests, Micros now) = 0;
-
-  // ClaimBatch of one request.
-  asio::awaitable<std::vector<Job>> Claim(obs::RequestStats& stats, const ClaimRequest& request,
-                                          Micros now);
 
   // Extends the lease of a running job held with `lease_token` to now + lease. One
   // statement when it succeeds; one more to tell why it did not.

@@ -14,7 +14,8 @@ namespace mljobs::store::postgres {
 // to it, so a claim never waits while holding queue rows (a cancel locks the job first and
 // its queue row second; waiting here could deadlock). `slots` deals the picked jobs out in
 // claim order: the first claim gets the first limit[1], the next the following limit[2],
-// each with its own worker and lease. The queue rows of the claimed jobs go with them
+// each with its own worker and lease; `slot` tells whose each job is (1-based). The queue
+// rows of the claimed jobs go with them
 // (ml_jobs_queue_sync). A job is never leased twice. ARRAY(...) keeps each step an index
 // scan whatever the row estimates.
 // $1 now, $2 models (NULL: any), $3 workers, $4 leases (µs), $5 limits, $6 sum of limits.
@@ -30,10 +31,11 @@ inline constexpr PgStatement kClaimJobs{
     "WHERE id = ANY(ARRAY(SELECT job_id FROM candidates)) AND status = 'pending' "
     "FOR UPDATE SKIP LOCKED) AS p), "
     "slots AS ("
-    "SELECT worker, lease, lim, (sum(lim) OVER (ORDER BY k))::int8 - lim AS skip "
+    "SELECT k, worker, lease, lim, (sum(lim) OVER (ORDER BY k))::int8 - lim AS skip "
     "FROM unnest($3::text[], $4::int8[], $5::int8[]) WITH ORDINALITY AS r(worker, lease, lim, k)), "
     "assigned AS MATERIALIZED ("
-    "SELECT picked.id AS job_id, slots.worker AS slot_worker, slots.lease AS slot_lease "
+    "SELECT picked.id AS job_id, slots.k AS slot, slots.worker AS slot_worker, "
+    "slots.lease AS slot_lease "
     "FROM picked JOIN slots ON picked.n > slots.skip AND picked.n <= slots.skip + slots.lim) "
     "UPDATE ml_jobs SET status = 'running', attempts = attempts + 1, "
     "started_at = $1::timestamptz, updated_at = $1::timestamptz, "
@@ -43,7 +45,7 @@ inline constexpr PgStatement kClaimJobs{
     "FROM assigned AS a "
     "WHERE ml_jobs.id = ANY(ARRAY(SELECT job_id FROM assigned)) AND ml_jobs.id = a.job_id "
     "AND ml_jobs.status = 'pending' "
-    "RETURNING " MLJOBS_PG_ALL_COLUMNS,
+    "RETURNING a.slot, " MLJOBS_PG_ALL_COLUMNS,
     true};
 
 // Vacuums the queue table (see 0009): INDEX_CLEANUP ON, because VACUUM otherwise skips

@@ -19,15 +19,6 @@ std::string DoubleText(double value) {
   return std::string(buffer, end);
 }
 
-// The order a claim promises: priority, then age.
-void SortInClaimOrder(std::vector<jobs::Job>& claimed) {
-  std::sort(claimed.begin(), claimed.end(), [](const jobs::Job& a, const jobs::Job& b) {
-    if (a.priority != b.priority) return a.priority > b.priority;
-    if (a.created_at != b.created_at) return a.created_at < b.created_at;
-    return a.id < b.id;
-  });
-}
-
 }  // namespace
 
 asio::awaitable<std::vector<std::vector<jobs::Job>>> PgQueueStore::ClaimBatch(
@@ -58,19 +49,13 @@ asio::awaitable<std::vector<std::vector<jobs::Job>>> PgQueueStore::ClaimBatch(
   params.AddInt64(total);
   auto conn = co_await pool_.Acquire();
   PgResult result = co_await conn->Run(stats, Prepared(kClaimJobs, &params));
-  std::vector<jobs::Job> claimed;
-  claimed.reserve(result.Rows());
   PgJobReader reader(result);
-  for (int i = 0; i < result.Rows(); ++i) claimed.push_back(reader.Read(i));
-  claimed_since_tidy_ += result.Rows();
-  SortInClaimOrder(claimed);
-  // The statement deals jobs out in claim order, limit by limit; so does this.
-  auto next = claimed.begin();
-  for (std::size_t i = 0; i < requests.size() && next != claimed.end(); ++i) {
-    auto end = next + std::min<std::ptrdiff_t>(requests[i].limit, claimed.end() - next);
-    out[i].assign(std::make_move_iterator(next), std::make_move_iterator(end));
-    next = end;
+  const int slot = result.Column("slot");
+  for (int i = 0; i < result.Rows(); ++i) {
+    out.at(static_cast<std::size_t>(result.Int(i, slot) - 1)).push_back(reader.Read(i));
   }
+  claimed_since_tidy_ += result.Rows();
+  for (std::vector<jobs::Job>& jobs : out) jobs::SortInClaimOrder(jobs);
   co_return out;
 }
 

@@ -2,7 +2,6 @@
 
 #include <sqlite3.h>
 
-#include <algorithm>
 
 #include "common/error.hpp"
 #include "store/sqlite/sqlite_job_row.hpp"
@@ -89,12 +88,7 @@ asio::awaitable<std::vector<std::vector<jobs::Job>>> SqliteQueueStore::ClaimBatc
       out[i] = ReadAll(statement);
       statement.Reset();
       rows += static_cast<std::int64_t>(out[i].size());
-      // RETURNING gives rows in no promised order; the claim promises priority, then age.
-      std::sort(out[i].begin(), out[i].end(), [](const jobs::Job& a, const jobs::Job& b) {
-        if (a.priority != b.priority) return a.priority > b.priority;
-        if (a.created_at != b.created_at) return a.created_at < b.created_at;
-        return a.id < b.id;
-      });
+      jobs::SortInClaimOrder(out[i]);
     }
     transaction.Commit();
     timer.Done(rows);
