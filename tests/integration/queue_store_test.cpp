@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "jobs/claim_batcher.hpp"
 #include "jobs/completion_batcher.hpp"
 #include "jobs/job.hpp"
 #include "obs/request_stats.hpp"
@@ -470,6 +471,56 @@ TEST_P(QueueStoreTest, CompletionBatcherRefusesPastItsBound) {
   EXPECT_FALSE(outcomes[4]);
   EXPECT_GE(completed, 2u);
   EXPECT_EQ(batcher.Stats().written, completed);
+}
+
+// Claims past the claim batcher's bound are refused at once (503 too_many_claims) and
+// lease nothing; as above, five calls on one io thread, at most one written and two
+// waiting, so at least the last two are refused.
+TEST_P(QueueStoreTest, ClaimBatcherRefusesPastItsBound) {
+  constexpr std::size_t kCalls = 5;
+  std::vector<NewJob> five;
+  for (std::size_t i = 1; i <= kCalls; ++i) five.push_back(MakeJob(i, kBase + i));
+  Insert(five);
+  jobs::ClaimBatcher batcher(queue(), 2);
+  std::vector<std::optional<std::size_t>> claimed(kCalls);
+  std::vector<std::string> errors(kCalls);
+  for (std::size_t i = 0; i < kCalls; ++i) {
+    asio::co_spawn(
+        io(),
+        [&, i]() -> asio::awaitable<void> {
+          obs::RequestStats stats;
+          ClaimRequest request = Claim(1, 0, "w" + std::to_string(i)).request;
+          try {
+            std::vector<Job> jobs = co_await batcher.Claim(stats, std::move(request));
+            claimed[i] = jobs.size();
+          } catch (const Error& e) {
+            errors[i] = e.reason();
+          }
+        },
+        asio::detached);
+  }
+  io().restart();
+  io().run();
+  std::size_t leased = 0;
+  for (std::size_t i = 0; i < kCalls; ++i) {
+    SCOPED_TRACE(i);
+    if (claimed[i]) {
+      EXPECT_EQ(*claimed[i], 1u);
+      leased += *claimed[i];
+    } else {
+      EXPECT_EQ(errors[i], "too_many_claims");
+    }
+  }
+  EXPECT_FALSE(claimed[3]);
+  EXPECT_FALSE(claimed[4]);
+  EXPECT_GE(leased, 2u);
+  EXPECT_EQ(batcher.Stats().written, leased);
+  // Only the claims that were written leased jobs; the rest are still pending.
+  std::size_t running = 0;
+  for (std::size_t n = 1; n <= kCalls; ++n) {
+    if (GetJob(static_cast<long long>(n)).status == JobStatus::kRunning) ++running;
+  }
+  EXPECT_EQ(running, leased);
 }
 
 TEST_P(QueueStoreTest, ClaimWalksTheClaimIndex) {
