@@ -1,7 +1,8 @@
 // The QueueStore contract on both backends, on a fresh real database per test: claim order
 // and filters, exactly-once leasing under 16 concurrent claimers, lease checks (wrong token,
 // cancelled, idempotent repeat), retry backoff and max_attempts, the reaper of expired
-// leases, and that the claim walks the partial pending index.
+// leases, that the claim walks the partial pending index, and (PostgreSQL) that only claims
+// commit without waiting for their WAL flush.
 #include "jobs/queue_store.hpp"
 
 #include <gtest/gtest.h>
@@ -21,6 +22,7 @@
 #include "obs/request_stats.hpp"
 #include "store/postgres/pg_queue_statements.hpp"
 #include "store/sqlite/sqlite_queue_statements.hpp"
+#include "store/store_options.hpp"
 #include "support/test_backends.hpp"
 
 namespace mljobs {
@@ -552,6 +554,9 @@ TEST_P(QueueStoreTest, ClaimWalksTheClaimIndex) {
     EXPECT_EQ(head.find("Sort"), std::string::npos) << plan;
     EXPECT_NE(plan.find("ml_jobs_pkey"), std::string::npos) << plan;
     EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << plan;
+    // The update looks the claimed jobs up by id once, not once for each of them
+    // (quadratic in the claim's size).
+    EXPECT_NE(plan.find("Index Cond: (id = ANY (d.ids))"), std::string::npos) << plan;
   } else {
     // The store's own statement (unbound parameters are NULL to EXPLAIN).
     for (const auto& row : database().Query("EXPLAIN QUERY PLAN " +
@@ -641,6 +646,48 @@ TEST_P(PgQueueTableTest, HoldsExactlyThePendingJobsAndIsVacuumedByTidy) {
   obs::RequestStats due;
   Run(queue().Tidy(due));
   EXPECT_EQ(due.statements(), 2);
+}
+
+// A claim commits without waiting for its WAL flush (kClaimJobs' async_commit); a
+// completion waits. The setting must not outlive the claim's transaction on the
+// connection, or completions after it would be acknowledged before they are durable.
+TEST_P(PgQueueTableTest, ClaimsCommitAsynchronouslyAndCompletionsDurably) {
+  // The test server runs with synchronous_commit off; sessions of this database get the
+  // production default. A statement trigger records the mode each update commits under.
+  const std::string db = *database().Query("SELECT current_database()")[0][0];
+  database().Query("ALTER DATABASE " + db + " SET synchronous_commit = on");
+  database().Query("CREATE TABLE commit_modes (n serial, status text, mode text)");
+  database().Query(
+      "CREATE FUNCTION log_commit_mode() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "INSERT INTO commit_modes (status, mode) SELECT (SELECT min(status) FROM new_rows), "
+      "current_setting('synchronous_commit'); RETURN NULL; END $$");
+  database().Query(
+      "CREATE TRIGGER log_commit_mode AFTER UPDATE ON ml_jobs REFERENCING NEW TABLE AS "
+      "new_rows FOR EACH STATEMENT EXECUTE FUNCTION log_commit_mode()");
+  store::StoreOptions one_connection;  // so the completion runs where the claim ran
+  one_connection.pool_size = 1;
+  testing::OpenedStore other = OpenAnotherStore(one_connection);
+  jobs::QueueStore& queue = other.backend().queue();
+
+  Insert({MakeJob(1, kBase), MakeJob(2, kBase + 1)});
+  obs::RequestStats stats;
+  std::vector<Job> claimed = Run(ClaimOne(queue, stats, Claim(2, kBase + kSecond)));
+  ASSERT_EQ(claimed.size(), 2u);
+  std::vector<Completion> done{Completion{claimed[0].uuid, *claimed[0].lease_token, "pos", 1.0}};
+  ASSERT_EQ(Outcomes(Run(queue.CompleteBatch(stats, done, kBase + 2 * kSecond, false))),
+            std::vector<LeaseOutcome>{LeaseOutcome::kOk});
+  FailRequest fail;
+  fail.lease_token = *claimed[1].lease_token;
+  fail.error = "boom";
+  fail.retry = false;
+  fail.now = kBase + 2 * kSecond;
+  EXPECT_EQ(Run(queue.Fail(stats, claimed[1].uuid, fail)).outcome, LeaseOutcome::kOk);
+
+  auto modes = database().Query("SELECT status || ' ' || mode FROM commit_modes ORDER BY n");
+  ASSERT_EQ(modes.size(), 3u);
+  EXPECT_EQ(*modes[0][0], "running off");
+  EXPECT_EQ(*modes[1][0], "completed on");
+  EXPECT_EQ(*modes[2][0], "failed on");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, QueueStoreTest, ::testing::Values("sqlite", "postgresql"));
