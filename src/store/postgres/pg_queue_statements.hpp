@@ -53,9 +53,10 @@ inline constexpr PgStatement kClaimJobs{
     "UPDATE ml_jobs SET status = 'running', attempts = attempts + 1, "
     "started_at = $1::timestamptz, updated_at = $1::timestamptz, "
     "lease_token = gen_random_uuid(), "
-    "lease_expires_at = $1::timestamptz + ($4::int8[])[" MLJOBS_PG_CLAIM_SLOT "] "
-    "* interval '1 microsecond', "
-    "worker = ($3::text[])[" MLJOBS_PG_CLAIM_SLOT "] "
+    "lease_expires_at = $1::timestamptz + ($4::int8[])[" MLJOBS_PG_CLAIM_SLOT
+    "] * interval '1 microsecond', "
+    "worker = ($3::text[])[" MLJOBS_PG_CLAIM_SLOT
+    "] "
     "FROM dealt AS d, async_commit "
     "WHERE ml_jobs.id = ANY(d.ids) AND ml_jobs.status = 'pending' "
     "RETURNING " MLJOBS_PG_CLAIM_SLOT " AS slot, " MLJOBS_PG_ALL_COLUMNS,
