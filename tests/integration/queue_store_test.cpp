@@ -648,6 +648,33 @@ TEST_P(PgQueueTableTest, HoldsExactlyThePendingJobsAndIsVacuumedByTidy) {
   EXPECT_EQ(due.statements(), 2);
 }
 
+// Completions look each job up by its uuid, whatever the plan was made on: here one job
+// runs when it is planned (a generic plan, as the store runs it), the case in which a
+// plan read every running job through ml_jobs_running_lease_idx for each completion.
+TEST_P(PgQueueTableTest, CompletionLooksEachJobUpByUuid) {
+  std::vector<NewJob> jobs;
+  for (int i = 0; i < 2000; ++i) jobs.push_back(MakeJob(i, kBase + i));
+  Insert(jobs);
+  ASSERT_EQ(ClaimJobs(Claim(1, kBase + kSecond)).size(), 1u);
+  database().Query("ANALYZE ml_jobs");
+  for (const store::postgres::PgStatement& statement :
+       {store::postgres::kCompleteJobs, store::postgres::kCompleteJobsReturningJobs}) {
+    ASSERT_TRUE(statement.generic_plan);
+    std::string plan;
+    for (const auto& row :
+         database().Query("SET plan_cache_mode = force_generic_plan; PREPARE " +
+                          std::string(statement.name) + " AS " + std::string(statement.sql) +
+                          "; EXPLAIN EXECUTE " + std::string(statement.name) + "('{" + Uuid(1) +
+                          "}', '{" + Uuid(2) + "}', '{pos}', '{0.5}', now(), 'running')")) {
+      plan += *row[0] + "\n";
+    }
+    EXPECT_NE(plan.find("Index Scan using ml_jobs_job_uuid_key"), std::string::npos) << plan;
+    EXPECT_NE(plan.find("Index Cond: (job_uuid = (t.u)::uuid)"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("ml_jobs_running_lease_idx"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("ml_jobs_status_created_idx"), std::string::npos) << plan;
+  }
+}
+
 // A claim commits without waiting for its WAL flush (kClaimJobs' async_commit); a
 // completion waits. The setting must not outlive the claim's transaction on the
 // connection, or completions after it would be acknowledged before they are durable.

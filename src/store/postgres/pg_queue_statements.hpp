@@ -83,13 +83,17 @@ inline constexpr PgStatement kHeartbeatJob{
 // Parallel arrays, one element per job (the service rejects repeated ids). Scores travel as
 // text, which float8 input reads back exactly (shortest round-trip form). Keeps lease_token,
 // so a repeat with the same token can be recognised and answered alike.
-// $1 uuids, $2 tokens, $3 labels, $4 scores, $5 now.
+// The status to match ('running') is a parameter, not a literal, so that the generic plan
+// looks each job up by its uuid. With the literal, a plan made while few jobs ran read
+// every running job through ml_jobs_running_lease_idx and hashed them, on every completion,
+// however many ran later (the plan lasts as long as the connection).
+// $1 uuids, $2 tokens, $3 labels, $4 scores, $5 now, $6 'running'.
 #define MLJOBS_PG_COMPLETE_JOBS                                                             \
   "UPDATE ml_jobs AS j SET status = 'completed', result_label = t.label, "                  \
   "result_score = t.score::float8, completed_at = $5::timestamptz, "                        \
   "updated_at = $5::timestamptz, lease_expires_at = NULL "                                  \
   "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(u, tok, label, score) " \
-  "WHERE j.job_uuid = t.u::uuid AND j.lease_token = t.tok::uuid AND j.status = 'running' "
+  "WHERE j.job_uuid = t.u::uuid AND j.lease_token = t.tok::uuid AND j.status = $6::text "
 
 // POST /queue/complete: only which jobs changed.
 inline constexpr PgStatement kCompleteJobs{

@@ -112,6 +112,7 @@ asio::awaitable<std::vector<jobs::LeaseResult>> PgQueueStore::CompleteBatch(
   params.AddTextArray(labels);
   params.AddTextArray(score_texts);
   params.AddTimestamp(now);
+  params.AddText("running");  // a parameter on purpose: see MLJOBS_PG_COMPLETE_JOBS
 
   std::unordered_map<std::string, std::size_t> index;
   for (std::size_t i = 0; i < completions.size(); ++i) index.emplace(completions[i].uuid, i);
