@@ -19,7 +19,7 @@ namespace mljobs::store::postgres {
 // ARRAY(...) and ANY(d.ids) keep each step an index scan whatever the row estimates.
 // `dealt` is one row of two arrays, so the update looks each job up once by its id and
 // finds its slot with array_position. A join with a CTE of the jobs instead was planned
-// either as a probe of all the ids for every job (quadratic: 0.57 s for 1,000 jobs, 64 ms
+// either as a probe of all the ids for every job (quadratic: 0.57 s for 1,000 jobs, 70 ms
 // now) or, on a small table, as a hash join over a sequential scan that a generic plan
 // would keep as the table grows.
 // `async_commit` makes this statement's transaction commit without waiting for its WAL to
