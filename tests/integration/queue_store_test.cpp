@@ -130,6 +130,35 @@ class QueueStoreTest : public testing::StoreTest {
     r.backoff_cap = 3 * kSecond;
     return Run(queue().Fail(stats, job.uuid, r));
   }
+
+  // What each of n calls started together on the test's io thread returned, or the reason
+  // of the Error it threw (its value then empty). All start before any write can finish,
+  // as requests arriving at once do. `call(i)` returns an awaitable<T>.
+  template <typename T>
+  struct Together {
+    std::vector<std::optional<T>> values;
+    std::vector<std::string> errors;
+  };
+  template <typename T, typename Call>
+  Together<T> RunTogether(std::size_t n, Call call) {
+    Together<T> out{std::vector<std::optional<T>>(n), std::vector<std::string>(n)};
+    for (std::size_t i = 0; i < n; ++i) {
+      asio::co_spawn(
+          io(),
+          [&out, &call, i]() -> asio::awaitable<void> {
+            try {
+              T value = co_await call(i);
+              out.values[i] = std::move(value);
+            } catch (const Error& e) {
+              out.errors[i] = e.reason();
+            }
+          },
+          asio::detached);
+    }
+    io().restart();
+    io().run();
+    return out;
+  }
 };
 
 std::vector<std::string> UuidsOf(const std::vector<Job>& jobs) {
@@ -438,25 +467,14 @@ TEST_P(QueueStoreTest, CompletionBatcherRefusesPastItsBound) {
   std::vector<Job> c = ClaimJobs(Claim(kCalls, kBase + kSecond));
   ASSERT_EQ(c.size(), kCalls);
   jobs::CompletionBatcher batcher(queue(), 2);
-  std::vector<std::optional<LeaseOutcome>> outcomes(kCalls);
-  std::vector<std::string> errors(kCalls);
-  for (std::size_t i = 0; i < kCalls; ++i) {
-    asio::co_spawn(
-        io(),
-        [&, i]() -> asio::awaitable<void> {
-          obs::RequestStats stats;
-          Completion completion{c[i].uuid, *c[i].lease_token, "x", 1};
-          try {
-            jobs::LeaseResult r = co_await batcher.Complete(stats, std::move(completion));
-            outcomes[i] = r.outcome;
-          } catch (const Error& e) {
-            errors[i] = e.reason();
-          }
-        },
-        asio::detached);
-  }
-  io().restart();
-  io().run();
+  Together<LeaseOutcome> r =
+      RunTogether<LeaseOutcome>(kCalls, [&](std::size_t i) -> asio::awaitable<LeaseOutcome> {
+        obs::RequestStats stats;
+        Completion completion{c[i].uuid, *c[i].lease_token, "x", 1};
+        jobs::LeaseResult result = co_await batcher.Complete(stats, std::move(completion));
+        co_return result.outcome;
+      });
+  const std::vector<std::optional<LeaseOutcome>>& outcomes = r.values;
   std::size_t completed = 0;
   for (std::size_t i = 0; i < kCalls; ++i) {
     SCOPED_TRACE(i);
@@ -465,7 +483,7 @@ TEST_P(QueueStoreTest, CompletionBatcherRefusesPastItsBound) {
       EXPECT_EQ(GetJob(i + 1).status, JobStatus::kCompleted);
       ++completed;
     } else {
-      EXPECT_EQ(errors[i], "too_many_completions");
+      EXPECT_EQ(r.errors[i], "too_many_completions");
       EXPECT_EQ(GetJob(i + 1).status, JobStatus::kRunning);
     }
   }
@@ -484,25 +502,14 @@ TEST_P(QueueStoreTest, ClaimBatcherRefusesPastItsBound) {
   for (std::size_t i = 1; i <= kCalls; ++i) five.push_back(MakeJob(i, kBase + i));
   Insert(five);
   jobs::ClaimBatcher batcher(queue(), 2);
-  std::vector<std::optional<std::size_t>> claimed(kCalls);
-  std::vector<std::string> errors(kCalls);
-  for (std::size_t i = 0; i < kCalls; ++i) {
-    asio::co_spawn(
-        io(),
-        [&, i]() -> asio::awaitable<void> {
-          obs::RequestStats stats;
-          ClaimRequest request = Claim(1, 0, "w" + std::to_string(i)).request;
-          try {
-            std::vector<Job> jobs = co_await batcher.Claim(stats, std::move(request));
-            claimed[i] = jobs.size();
-          } catch (const Error& e) {
-            errors[i] = e.reason();
-          }
-        },
-        asio::detached);
-  }
-  io().restart();
-  io().run();
+  Together<std::size_t> r =
+      RunTogether<std::size_t>(kCalls, [&](std::size_t i) -> asio::awaitable<std::size_t> {
+        obs::RequestStats stats;
+        ClaimRequest request = Claim(1, 0, "w" + std::to_string(i)).request;
+        std::vector<Job> jobs = co_await batcher.Claim(stats, std::move(request));
+        co_return jobs.size();
+      });
+  const std::vector<std::optional<std::size_t>>& claimed = r.values;
   std::size_t leased = 0;
   for (std::size_t i = 0; i < kCalls; ++i) {
     SCOPED_TRACE(i);
@@ -510,7 +517,7 @@ TEST_P(QueueStoreTest, ClaimBatcherRefusesPastItsBound) {
       EXPECT_EQ(*claimed[i], 1u);
       leased += *claimed[i];
     } else {
-      EXPECT_EQ(errors[i], "too_many_claims");
+      EXPECT_EQ(r.errors[i], "too_many_claims");
     }
   }
   EXPECT_FALSE(claimed[3]);
